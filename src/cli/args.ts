@@ -1,0 +1,120 @@
+// Command-line parsing for `ferry`: global options, one command, its arguments.
+
+export interface GlobalOptions {
+    configDir: string | null;
+    identity: 'auto' | 'gsconnect' | 'ferry';
+    to: string[];
+    protocol: number | null;
+    name: string | null;
+    json: boolean;
+    wait: number | null;
+    help: boolean;
+}
+
+export interface ParsedArgs {
+    options: GlobalOptions;
+    command: string | null;
+    args: string[];
+}
+
+export class UsageError extends Error {
+    override name = 'UsageError';
+}
+
+const WITH_VALUE = new Set(['--config-dir', '--identity', '--to', '--protocol', '--name', '--wait']);
+
+export function parseArgs(argv: string[]): ParsedArgs {
+    const options: GlobalOptions = {configDir: null, identity: 'auto', to: [], protocol: null, name: null,
+        json: false, wait: null, help: false};
+    let command: string | null = null;
+    const args: string[] = [];
+    let literal = false;
+    for (let i = 0; i < argv.length; i++) {
+        let arg = argv[i];
+        if (literal || !arg.startsWith('-') || arg === '-') {
+            if (command === null && !literal)
+                command = arg;
+            else
+                args.push(arg);
+            continue;
+        }
+        if (arg === '--') {
+            literal = true;
+            continue;
+        }
+        let value: string | undefined;
+        const eq = arg.indexOf('=');
+        if (arg.startsWith('--') && eq > 0) {
+            value = arg.slice(eq + 1);
+            arg = arg.slice(0, eq);
+        }
+        if (WITH_VALUE.has(arg) && value === undefined) {
+            value = argv[++i];
+            if (value === undefined)
+                throw new UsageError(`${arg} needs a value`);
+        }
+        switch (arg) {
+        case '--config-dir': options.configDir = value ?? null; break;
+        case '--identity':
+            if (value !== 'auto' && value !== 'gsconnect' && value !== 'ferry')
+                throw new UsageError('--identity takes auto, gsconnect or ferry');
+            options.identity = value;
+            break;
+        case '--to': options.to.push(value ?? ''); break;
+        case '--protocol':
+            if (value !== '7' && value !== '8')
+                throw new UsageError('--protocol takes 7 or 8');
+            options.protocol = Number(value);
+            break;
+        case '--name': options.name = value ?? null; break;
+        case '--wait': {
+            const n = Number(value);
+            if (!Number.isFinite(n) || n < 0 || n > 3600)
+                throw new UsageError('--wait takes a number of seconds');
+            options.wait = n;
+            break;
+        }
+        case '--json': options.json = true; break;
+        case '-h':
+        case '--help': options.help = true; break;
+        default: throw new UsageError(`unknown option ${arg}`);
+        }
+    }
+    return {options, command, args};
+}
+
+export const COMMANDS: Record<string, {usage: string; summary: string; details: string}> = {
+    id: {usage: 'ferry id [--json]', summary: "show this computer's KDE Connect identity",
+        details: 'Prints the device id, name, identity source (gsconnect or ferry) and protocol version.'},
+    devices: {usage: 'ferry devices [--json] [--wait SECONDS]', summary: 'list known and reachable devices',
+        details: 'Asks the running engine, or runs one for --wait seconds (default 2) to discover devices.'},
+    pair: {usage: 'ferry pair DEVICE [--wait SECONDS]', summary: "accept DEVICE's pairing request, or request pairing",
+        details: 'Prints the verification key; compare it with the one the device shows. Waits up to 30 s for the answer.'},
+    unpair: {usage: 'ferry unpair DEVICE', summary: 'forget a paired device',
+        details: 'Tells the device when it is reachable, and removes the pairing from Ferry.'},
+    serve: {usage: 'ferry serve', summary: 'run the engine in the foreground',
+        details: 'Discovery, links and pairing, exporting the D-Bus API; prints one line per event. Stop with Ctrl+C.'},
+};
+
+export function usage(): string {
+    const lines = ['Usage: ferry [OPTIONS] COMMAND [ARGS]', '', 'Send and receive files with KDE Connect devices.', '', 'Commands:'];
+    for (const [name, c] of Object.entries(COMMANDS))
+        lines.push(`  ${name.padEnd(10)}${c.summary}`);
+    lines.push('', 'Options:',
+        '  --config-dir DIR      Ferry\'s config folder (default ~/.config/ferry)',
+        '  --identity SOURCE     auto (GSConnect\'s when present), gsconnect or ferry',
+        '  --to HOST             also announce to HOST by unicast (repeatable)',
+        '  --protocol 7|8        protocol version to speak (default 8)',
+        '  --name NAME           this computer\'s device name',
+        '  --json                machine-readable output',
+        '  -h, --help            show help (also: ferry COMMAND --help)',
+        '', 'DEVICE is a device id or a unique device name.',
+        'Exit status: 0 success, 1 failure, 2 usage error, 3 device unknown or unreachable,',
+        '4 pairing rejected or timed out, 5 GSConnect is running with the same identity.');
+    return lines.join('\n');
+}
+
+export function commandHelp(name: string): string {
+    const c = COMMANDS[name];
+    return `Usage: ${c.usage}\n\n${c.summary[0].toUpperCase()}${c.summary.slice(1)}.\n${c.details}\n\nGlobal options: see ferry --help.`;
+}

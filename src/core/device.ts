@@ -1,0 +1,86 @@
+// One KDE Connect device as the engine knows it: what it said about itself, whether we trust
+// it, its current link and its pairing state.
+import GLib from 'gi://GLib';
+import {Link} from '../net/link.js';
+import {Identity} from '../protocol/identity.js';
+import {DeviceType} from '../protocol/limits.js';
+import {PairState, PairingState} from '../protocol/pairing.js';
+import {TrustedDevice} from './identity/types.js';
+
+export interface DeviceInfo {
+    id: string;
+    name: string;
+    type: DeviceType;
+    paired: boolean;
+    reachable: boolean;
+    protocolVersion: number;
+    pairState: PairState;
+    /** Where the pairing is stored: 'gsconnect', 'ferry', or '' when unpaired. */
+    trustedBy: string;
+    address: string;
+    /** The verification key of a pending pairing, else ''. */
+    verificationKey: string;
+    incomingCapabilities: string[];
+}
+
+export class Device {
+    name: string;
+    type: DeviceType;
+    protocolVersion: number;
+    incomingCapabilities: string[] = [];
+    outgoingCapabilities: string[] = [];
+    link: Link | null = null;
+    pairing: PairingState;
+    pairTimer: number | null = null;
+    verificationKey = '';
+
+    constructor(readonly id: string, public trusted: TrustedDevice | null, identity?: Identity) {
+        this.name = identity?.deviceName ?? trusted?.name ?? id;
+        this.type = identity?.deviceType ?? trusted?.type ?? 'desktop';
+        this.protocolVersion = identity?.protocolVersion ?? trusted?.protocolVersion ?? 0;
+        this.pairing = new PairingState(trusted !== null, this.protocolVersion || 8);
+    }
+
+    get paired(): boolean {
+        return this.trusted !== null;
+    }
+
+    get reachable(): boolean {
+        return this.link !== null && !this.link.closed;
+    }
+
+    /** Takes what the device said about itself over an encrypted link. */
+    update(identity: Identity, link: Link): void {
+        this.name = identity.deviceName;
+        this.type = identity.deviceType;
+        this.protocolVersion = identity.protocolVersion;
+        this.incomingCapabilities = identity.incomingCapabilities;
+        this.outgoingCapabilities = identity.outgoingCapabilities;
+        // a fresh state machine for the version spoken on this link, keeping trust
+        if (this.pairing.state !== 'requested' && this.pairing.state !== 'requestedByPeer')
+            this.pairing = new PairingState(this.paired, link.protocolVersion);
+    }
+
+    clearPairTimer(): void {
+        if (this.pairTimer !== null)
+            GLib.source_remove(this.pairTimer);
+        this.pairTimer = null;
+    }
+
+    info(): DeviceInfo {
+        return {
+            id: this.id,
+            name: this.name,
+            type: this.type,
+            paired: this.paired,
+            reachable: this.reachable,
+            protocolVersion: this.link?.protocolVersion ?? this.protocolVersion,
+            pairState: this.paired ? 'paired' : this.pairing.state,
+            trustedBy: this.trusted?.source ?? '',
+            address: this.link?.remoteAddress.to_string() ?? '',
+            verificationKey: this.pairing.state === 'requested' || this.pairing.state === 'requestedByPeer'
+                ? this.verificationKey : '',
+            incomingCapabilities: this.incomingCapabilities,
+        };
+    }
+}

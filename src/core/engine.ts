@@ -1,0 +1,497 @@
+// The Ferry engine: identity, discovery, links, devices and pairing. It runs the same in plain
+// gjs (the `ferry` command, the tests) and inside GNOME Shell.
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+import {Emitter} from '../lib/emitter.js';
+import {Discovery} from '../net/discovery.js';
+import {errorMessage, promisifyGio} from '../net/gio.js';
+import {Link} from '../net/link.js';
+import {LinkContext, LinkError, acceptIncomingLink, openOutgoingLink} from '../net/linkSetup.js';
+import {LinkListener} from '../net/listener.js';
+import {certificateDer} from '../net/tls.js';
+import {subjectPublicKeyInfo} from '../protocol/der.js';
+import {Identity, OwnIdentity, makeIdentityPacket} from '../protocol/identity.js';
+import {
+    PACKET_IDENTITY, PACKET_PAIR, PACKET_SHARE_REQUEST, PACKET_SHARE_UPDATE, PAIR_TIMEOUT_MS, PROTOCOL_VERSION,
+} from '../protocol/limits.js';
+import {sanitizeDeviceName} from '../protocol/names.js';
+import {Packet, makePacket} from '../protocol/packet.js';
+import {PairStep} from '../protocol/pairing.js';
+import {verificationKey} from '../protocol/verification.js';
+import {Device, DeviceInfo} from './device.js';
+import {matchDevice} from './match.js';
+import {certificateFromPem} from './identity/certificate.js';
+import {FerryStore, TrustStore} from './identity/ferryStore.js';
+import {GSCONNECT_BUS_NAME, GSConnectStore} from './identity/gsconnectStore.js';
+import {IdentityChoice, LocalIdentity, TrustedDevice} from './identity/types.js';
+
+export interface EngineOptions {
+    /** Ferry's config folder (identity, pairings, settings). */
+    configDir: string;
+    identity: IdentityChoice;
+    /** Hosts to send our identity to by unicast (networks where broadcast does not pass). */
+    hosts: string[];
+    /** 8, or 7 to behave like an older peer. */
+    protocolVersion?: number;
+    deviceName?: string;
+    /** GSConnect's config folder (default ~/.config/gsconnect). */
+    gsconnectDir?: string;
+    /** Watch the session bus for a running GSConnect (default true). */
+    watchGSConnect?: boolean;
+}
+
+export type EngineState = 'stopped' | 'starting' | 'running' | 'deferred' | 'failed';
+
+export type EngineEvents = {
+    state: [EngineState, string];
+    /** One human-readable line per event, for `ferry serve` and logs. */
+    log: [string];
+    deviceChanged: [DeviceInfo];
+    deviceRemoved: [string];
+    pairingRequested: [DeviceInfo, string];
+    pairingFinished: [string, string, string];
+    /** A packet from a paired device that the pairing layer does not handle (for the share service). */
+    packet: [Device, Packet];
+    certificateMismatch: [string, string];
+};
+
+export class EngineError extends Error {
+    override name = 'EngineError';
+}
+
+const INCOMING_CAPABILITIES = [PACKET_SHARE_REQUEST, PACKET_SHARE_UPDATE];
+const OUTGOING_CAPABILITIES = [PACKET_SHARE_REQUEST];
+
+export class Engine extends Emitter<EngineEvents> {
+    state: EngineState = 'stopped';
+    stateMessage = '';
+    identity: LocalIdentity | null = null;
+    deviceName = '';
+    /** Where GSConnect's pairings were read from (for `ferry id`). */
+    gsconnectDevicesFrom: string | null = null;
+    readonly devices = new Map<string, Device>();
+    private discovery: Discovery | null = null;
+    private listener: LinkListener | null = null;
+    private trustStore: TrustStore | null = null;
+    private revoked = new Map<string, string>();
+    private readonly cancellable = new Gio.Cancellable();
+    private pendingLinks = new Set<Gio.Cancellable>();
+    private busWatch = 0;
+    private networkChangedId = 0;
+    private readonly protocolVersion: number;
+    private readonly hosts: Gio.InetAddress[] = [];
+
+    constructor(readonly options: EngineOptions) {
+        super();
+        this.protocolVersion = options.protocolVersion ?? PROTOCOL_VERSION;
+    }
+
+    private setState(state: EngineState, message: string): void {
+        this.state = state;
+        this.stateMessage = message;
+        this.emit('state', state, message);
+        this.emit('log', `state ${state}${message ? `: ${message}` : ''}`);
+    }
+
+    get tcpPort(): number {
+        return this.listener?.port ?? 0;
+    }
+
+    ownIdentity(): OwnIdentity {
+        if (!this.identity)
+            throw new EngineError('the engine has no identity yet');
+        return {
+            deviceId: this.identity.deviceId,
+            deviceName: this.deviceName,
+            deviceType: 'desktop',
+            protocolVersion: this.protocolVersion,
+            incomingCapabilities: INCOMING_CAPABILITIES,
+            outgoingCapabilities: OUTGOING_CAPABILITIES,
+        };
+    }
+
+    private prepared = false;
+
+    /** Loads the identity and the trusted devices, without touching the network. */
+    async prepare(): Promise<void> {
+        promisifyGio();
+        if (this.prepared)
+            return;
+        await this.loadIdentityAndTrust();
+        this.prepared = true;
+    }
+
+    /** Prepares, then opens the network (unless GSConnect runs with the same identity). */
+    async start(): Promise<void> {
+        this.setState('starting', '');
+        try {
+            await this.prepare();
+            for (const host of this.options.hosts) {
+                const resolved = await this.resolve(host);
+                this.hosts.push(...resolved);
+            }
+        } catch (e) {
+            this.setState('failed', errorMessage(e));
+            throw e;
+        }
+        const connection = this.options.watchGSConnect === false ? null : this.sessionBus();
+        if (this.identity?.source === 'gsconnect' && connection) {
+            this.busWatch = Gio.bus_watch_name_on_connection(connection, GSCONNECT_BUS_NAME,
+                Gio.BusNameWatcherFlags.NONE,
+                () => this.stepAside(),
+                () => this.openNetwork());
+        } else {
+            this.openNetwork();
+        }
+    }
+
+    private sessionBus(): Gio.DBusConnection | null {
+        try {
+            return Gio.bus_get_sync(Gio.BusType.SESSION, null);
+        } catch {
+            return null;
+        }
+    }
+
+    private async resolve(host: string): Promise<Gio.InetAddress[]> {
+        const literal = Gio.InetAddress.new_from_string(host);
+        if (literal)
+            return [literal];
+        const resolver = Gio.Resolver.get_default();
+        return new Promise((resolve, reject) => {
+            resolver.lookup_by_name_async(host, this.cancellable, (_r, res) => {
+                try {
+                    resolve(resolver.lookup_by_name_finish(res).filter(a => a.family === Gio.SocketFamily.IPV4));
+                } catch (e) {
+                    reject(new EngineError(`cannot resolve ${host}: ${errorMessage(e)}`));
+                }
+            });
+        });
+    }
+
+    private async loadIdentityAndTrust(): Promise<void> {
+        const ferry = new FerryStore(this.options.configDir);
+        const gsconnect = new GSConnectStore(this.options.gsconnectDir);
+        const choice = this.options.identity;
+        let identity: LocalIdentity | null = null;
+        if (choice !== 'ferry')
+            identity = await gsconnect.identity();
+        if (!identity && choice === 'gsconnect')
+            throw new EngineError(`no GSConnect identity in ${gsconnect.dir} (certificate.pem and private.pem)`);
+        identity ??= await ferry.identity();
+        this.identity = identity;
+        this.deviceName = sanitizeDeviceName(this.options.deviceName ?? await ferry.deviceName() ?? GLib.get_host_name()) || 'Ferry';
+
+        const trusted: TrustedDevice[] = [];
+        // GSConnect's pairings bind peers to GSConnect's certificate: they hold only with its identity.
+        if (identity.source === 'gsconnect') {
+            const {devices, from} = await gsconnect.pairedDevices();
+            this.gsconnectDevicesFrom = from;
+            trusted.push(...devices);
+        }
+        this.trustStore = new TrustStore(GLib.build_filenamev([this.options.configDir,
+            identity.source === 'gsconnect' ? 'devices-gsconnect-identity.json' : 'devices.json']));
+        const own = await this.trustStore.trustedDevices();
+        this.revoked = own.revoked;
+        for (const d of own.devices) {
+            const i = trusted.findIndex(t => t.id === d.id);
+            if (i >= 0)
+                trusted.splice(i, 1);
+            trusted.push(d);
+        }
+        for (const t of trusted) {
+            if (t.source === 'gsconnect' && this.revoked.get(t.id) === t.certificatePem)
+                continue;
+            this.devices.set(t.id, new Device(t.id, t));
+        }
+        this.emit('log', `identity ${identity.deviceId} (${identity.source}), name "${this.deviceName}", ` +
+            `${this.devices.size} paired device(s)`);
+    }
+
+    private stepAside(): void {
+        this.closeNetwork();
+        this.setState('deferred', 'GSConnect is running and uses this identity; Ferry steps aside until it stops');
+    }
+
+    private openNetwork(): void {
+        if (this.state === 'running')
+            return;
+        const ctx = this.linkContext();
+        try {
+            this.listener = new LinkListener();
+            this.listener.start(conn => this.onIncoming(ctx, conn));
+            this.discovery = new Discovery(() => this.identity?.deviceId ?? '');
+            this.discovery.on('identity', (identity, address) => this.onDiscovered(ctx, identity, address));
+            this.discovery.on('dropped', reason => this.emit('log', `discovery: ${reason}`));
+            this.discovery.start();
+        } catch (e) {
+            this.closeNetwork();
+            this.setState('failed', `cannot open the network: ${errorMessage(e)}`);
+            return;
+        }
+        const monitor = Gio.NetworkMonitor.get_default();
+        this.networkChangedId = monitor.connect('network-changed', () => this.refresh());
+        this.setState('running', `listening on TCP ${this.tcpPort}`);
+        this.refresh();
+    }
+
+    private closeNetwork(): void {
+        if (this.networkChangedId)
+            Gio.NetworkMonitor.get_default().disconnect(this.networkChangedId);
+        this.networkChangedId = 0;
+        for (const c of this.pendingLinks)
+            c.cancel();
+        this.pendingLinks.clear();
+        this.discovery?.stop();
+        this.discovery = null;
+        this.listener?.stop();
+        this.listener = null;
+        for (const device of this.devices.values())
+            device.link?.close('the engine stopped');
+    }
+
+    stop(): void {
+        if (this.busWatch)
+            Gio.bus_unwatch_name(this.busWatch);
+        this.busWatch = 0;
+        this.cancellable.cancel();
+        this.closeNetwork();
+        for (const device of this.devices.values())
+            device.clearPairTimer();
+        this.setState('stopped', '');
+        this.disconnectAll();
+    }
+
+    /** Announces us again on every network (and to the hosts given). */
+    refresh(): void {
+        if (!this.discovery || !this.identity)
+            return;
+        const packet = makeIdentityPacket(this.ownIdentity(), {tcpPort: this.tcpPort});
+        this.discovery.announce(packet, this.hosts).catch(e => this.emit('log', `announce failed: ${errorMessage(e)}`));
+    }
+
+    private linkContext(): LinkContext {
+        const identity = this.identity;
+        if (!identity)
+            throw new EngineError('no identity');
+        return {
+            own: () => this.ownIdentity(),
+            certificate: identity.certificate,
+            pinnedCertificate: id => {
+                const pem = this.devices.get(id)?.trusted?.certificatePem;
+                return pem ? certificateFromPem(pem) : null;
+            },
+        };
+    }
+
+    private track<T>(run: (c: Gio.Cancellable) => Promise<T>): Promise<T> {
+        const c = new Gio.Cancellable();
+        this.pendingLinks.add(c);
+        return run(c).finally(() => this.pendingLinks.delete(c));
+    }
+
+    private onDiscovered(ctx: LinkContext, identity: Identity, address: Gio.InetAddress): void {
+        const known = this.devices.get(identity.deviceId);
+        if (known?.reachable)
+            return;
+        this.emit('log', `discovered ${identity.deviceName} (${identity.deviceId}) at ${address.to_string()}`);
+        this.track(c => openOutgoingLink(ctx, address, identity, c))
+            .then(link => this.adoptLink(link))
+            .catch(e => {
+                this.linkFailed(e);
+                // let the peer connect to us instead (it may not reach our port, but we reach its UDP)
+                if (!(e instanceof LinkError && e.kind === 'certificate') && this.discovery && this.identity)
+                    this.discovery.unicast(makeIdentityPacket(this.ownIdentity(), {tcpPort: this.tcpPort}), address);
+            });
+    }
+
+    private onIncoming(ctx: LinkContext, conn: Gio.SocketConnection): void {
+        this.track(c => acceptIncomingLink(ctx, conn, c))
+            .then(link => this.adoptLink(link))
+            .catch(e => this.linkFailed(e));
+    }
+
+    private linkFailed(e: unknown): void {
+        if (e instanceof LinkError && e.kind === 'self')
+            return;
+        if (e instanceof LinkError && e.kind === 'certificate' && e.deviceId) {
+            this.emit('log', `REFUSED ${e.deviceId}: ${e.message}`);
+            this.emit('certificateMismatch', e.deviceId, e.message);
+            return;
+        }
+        this.emit('log', `link failed: ${errorMessage(e)}`);
+    }
+
+    private adoptLink(link: Link): void {
+        if (this.state !== 'running') {
+            link.close('the engine is not running');
+            return;
+        }
+        const id = link.deviceId;
+        let device = this.devices.get(id);
+        if (!device) {
+            device = new Device(id, null, link.identity);
+            this.devices.set(id, device);
+        }
+        const old = device.link;
+        device.link = link;
+        device.update(link.identity, link);
+        if (old && old !== link)
+            old.close('replaced by a new connection');
+        const dev = device;
+        link.on('packet', packet => this.onPacket(dev, link, packet));
+        link.on('malformed', err => this.emit('log', `${dev.name}: ignored a malformed packet: ${err.message}`));
+        link.on('closed', reason => {
+            if (dev.link !== link)
+                return;
+            dev.link = null;
+            if (dev.pairing.state === 'requested' || dev.pairing.state === 'requestedByPeer') {
+                dev.clearPairTimer();
+                dev.pairing.timeout();
+                this.emit('pairingFinished', dev.id, 'cancelled', 'the device disconnected');
+            }
+            this.emit('log', `disconnected ${dev.name} (${dev.id})${reason ? `: ${reason}` : ''}`);
+            if (!dev.paired) {
+                this.devices.delete(dev.id);
+                this.emit('deviceRemoved', dev.id);
+            } else {
+                this.emit('deviceChanged', dev.info());
+            }
+        });
+        link.start();
+        this.emit('log', `connected ${device.name} (${id}) protocol ${link.protocolVersion} ` +
+            `${link.outgoing ? 'outgoing' : 'incoming'} ${device.paired ? 'paired' : 'unpaired'}`);
+        this.emit('deviceChanged', device.info());
+    }
+
+    private onPacket(device: Device, link: Link, packet: Packet): void {
+        if (packet.type === PACKET_PAIR) {
+            this.applyPairStep(device, device.pairing.receive(packet.body, Date.now() / 1000));
+            return;
+        }
+        if (packet.type === PACKET_IDENTITY)
+            return;
+        if (!device.paired) {
+            this.emit('log', `${device.name}: refused ${packet.type} from an unpaired device`);
+            link.send(makePacket(PACKET_PAIR, {pair: false})).catch(() => undefined);
+            return;
+        }
+        this.emit('packet', device, packet);
+    }
+
+    private computeKey(device: Device): string {
+        const link = device.link;
+        if (!link || !this.identity)
+            return '';
+        const peer = subjectPublicKeyInfo(certificateDer(link.peerCertificate));
+        return verificationKey(this.identity.publicKey, peer, device.pairing.usesTimestamp ? device.pairing.timestamp : undefined);
+    }
+
+    private applyPairStep(device: Device, step: PairStep): void {
+        if (step.send)
+            device.link?.send(makePacket(PACKET_PAIR, step.send)).catch(() => undefined);
+        if (!step.event) {
+            if (step.reason)
+                this.emit('log', `${device.name}: ${step.reason}`);
+            return;
+        }
+        switch (step.event) {
+        case 'requested':
+        case 'requestedByPeer':
+            device.verificationKey = this.computeKey(device);
+            device.clearPairTimer();
+            device.pairTimer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, PAIR_TIMEOUT_MS, () => {
+                device.pairTimer = null;
+                this.applyPairStep(device, device.pairing.timeout());
+                return GLib.SOURCE_REMOVE;
+            });
+            this.emit('log', `${step.event === 'requested' ? 'pairing requested with' : 'pairing request from'} ` +
+                `${device.name} (${device.id}), verification key ${device.verificationKey}`);
+            if (step.event === 'requestedByPeer')
+                this.emit('pairingRequested', device.info(), device.verificationKey);
+            break;
+        case 'paired':
+            device.clearPairTimer();
+            this.trustDevice(device);
+            break;
+        case 'unpaired':
+            device.clearPairTimer();
+            this.forgetDevice(device);
+            break;
+        default:
+            device.clearPairTimer();
+            this.emit('log', `pairing with ${device.name} (${device.id}) ${step.event}${step.reason ? `: ${step.reason}` : ''}`);
+            this.emit('pairingFinished', device.id, step.event, step.reason ?? '');
+        }
+        this.emit('deviceChanged', device.info());
+    }
+
+    private trustDevice(device: Device): void {
+        const link = device.link;
+        if (!link || !this.trustStore)
+            return;
+        const trusted: TrustedDevice = {id: device.id, name: device.name, type: device.type,
+            certificatePem: link.peerCertificate.certificate_pem ?? '', protocolVersion: link.protocolVersion, source: 'ferry'};
+        device.trusted = trusted;
+        this.trustStore.trust(trusted).catch(e => this.emit('log', `could not save the pairing: ${errorMessage(e)}`));
+        this.emit('log', `paired with ${device.name} (${device.id})`);
+        this.emit('pairingFinished', device.id, 'paired', '');
+    }
+
+    private forgetDevice(device: Device): void {
+        const was = device.trusted;
+        device.trusted = null;
+        if (was && this.trustStore) {
+            const revoke = was.source === 'gsconnect' ? was.certificatePem : undefined;
+            if (revoke)
+                this.revoked.set(device.id, revoke);
+            this.trustStore.untrust(device.id, revoke)
+                .catch(e => this.emit('log', `could not save the unpairing: ${errorMessage(e)}`));
+        }
+        this.emit('log', `unpaired ${device.name} (${device.id})`);
+        this.emit('pairingFinished', device.id, 'unpaired', '');
+        if (!device.reachable) {
+            this.devices.delete(device.id);
+            this.emit('deviceRemoved', device.id);
+        }
+    }
+
+    /** Finds a device by id, or by name when the name is unique. */
+    findDevice(query: string): Device {
+        return matchDevice(this.devices.values(), query);
+    }
+
+    /** Requests pairing, or accepts the device's pending request. Returns the state and the verification key. */
+    pair(query: string): {state: string; verificationKey: string} {
+        const device = this.findDevice(query);
+        if (device.paired)
+            return {state: 'paired', verificationKey: ''};
+        if (!device.reachable)
+            throw new EngineError(`${device.name} is not reachable`);
+        const accepting = device.pairing.state === 'requestedByPeer';
+        const key = accepting ? device.verificationKey : '';
+        this.applyPairStep(device, device.pairing.request(Date.now() / 1000));
+        return {state: device.paired ? 'paired' : device.pairing.state, verificationKey: key || device.verificationKey};
+    }
+
+    rejectPair(query: string): void {
+        const device = this.findDevice(query);
+        if (device.pairing.state !== 'requestedByPeer')
+            throw new EngineError(`${device.name} has no pending pairing request`);
+        this.applyPairStep(device, device.pairing.reject());
+    }
+
+    unpair(query: string): void {
+        const device = this.findDevice(query);
+        if (!device.paired && device.pairing.state === 'unpaired')
+            throw new EngineError(`${device.name} is not paired`);
+        const step = device.pairing.unpair();
+        if (device.paired && step.event !== 'unpaired')
+            step.event = 'unpaired';
+        this.applyPairStep(device, step);
+    }
+
+    deviceInfos(): DeviceInfo[] {
+        return [...this.devices.values()].map(d => d.info()).sort((a, b) => a.name.localeCompare(b.name));
+    }
+}

@@ -1,0 +1,40 @@
+// Loading our certificate and key without blocking, and reading what the protocol needs from it.
+import Gio from 'gi://Gio';
+import {pemToDer, subjectCommonName, subjectPublicKeyInfo} from '../../protocol/der.js';
+import {isValidDeviceId} from '../../protocol/identity.js';
+import {readText} from '../fs.js';
+import {IdentitySource, LocalIdentity} from './types.js';
+
+export class IdentityError extends Error {
+    override name = 'IdentityError';
+}
+
+/** Reads a certificate/key pair (EC or RSA, PEM); null when either file is missing. */
+export async function loadIdentity(certPath: string, keyPath: string, source: IdentitySource): Promise<LocalIdentity | null> {
+    const [certPem, keyPem] = await Promise.all([readText(certPath), readText(keyPath)]);
+    if (certPem === null || keyPem === null)
+        return null;
+    let certificate: Gio.TlsCertificate;
+    try {
+        certificate = Gio.TlsCertificate.new_from_pem(`${certPem.trim()}\n${keyPem.trim()}\n`, -1);
+    } catch (e) {
+        throw new IdentityError(`cannot load ${certPath} with ${keyPath}: ${(e as Error).message}`);
+    }
+    const der = pemToDer(certPem);
+    const cn = subjectCommonName(der);
+    if (!isValidDeviceId(cn))
+        throw new IdentityError(`${certPath}: common name ${cn ?? '(none)'} is not a valid device id`);
+    return {deviceId: cn, certificate, certificatePem: certPem, publicKey: subjectPublicKeyInfo(der), source};
+}
+
+export function publicKeyOfPem(pem: string): Uint8Array {
+    return subjectPublicKeyInfo(pemToDer(pem));
+}
+
+export function certificateFromPem(pem: string): Gio.TlsCertificate | null {
+    try {
+        return Gio.TlsCertificate.new_from_pem(pem, -1);
+    } catch {
+        return null;
+    }
+}

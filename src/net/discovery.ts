@@ -1,0 +1,130 @@
+// UDP discovery on port 1716: announce our identity (limited broadcast, each interface's
+// broadcast address, and unicast to hosts the user named), and report identities we receive.
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+import {Emitter} from '../lib/emitter.js';
+import {Identity, parseIdentity} from '../protocol/identity.js';
+import {MAX_DATAGRAM_BYTES, UDP_PORT} from '../protocol/limits.js';
+import {Packet, decodePacket, encodePacket} from '../protocol/packet.js';
+import {BucketLimiter, IntervalLimiter} from '../protocol/rateLimit.js';
+import {errorMessage} from './gio.js';
+import {interfaceBroadcasts} from './interfaces.js';
+
+export type DiscoveryEvents = {
+    identity: [Identity, Gio.InetAddress];
+    /** A datagram that was dropped, with the reason (for logs). */
+    dropped: [string];
+};
+
+type ReceiveBytesFrom = (size: number, timeout: number, cancellable: Gio.Cancellable | null) => [GLib.Bytes, Gio.SocketAddress];
+
+export class Discovery extends Emitter<DiscoveryEvents> {
+    private socket: Gio.Socket | null = null;
+    private source: GLib.Source | null = null;
+    private fallbackStream: Gio.InputStream | null = null;
+    private readonly perDevice = new IntervalLimiter(500);
+    private readonly perAddress = new BucketLimiter(10, 5);
+
+    constructor(private readonly ownId: () => string, private readonly port = UDP_PORT) {
+        super();
+    }
+
+    start(): void {
+        const socket = Gio.Socket.new(Gio.SocketFamily.IPV4, Gio.SocketType.DATAGRAM, Gio.SocketProtocol.UDP);
+        socket.set_broadcast(true);
+        socket.set_blocking(false);
+        socket.bind(new Gio.InetSocketAddress({address: Gio.InetAddress.new_any(Gio.SocketFamily.IPV4), port: this.port}), true);
+        this.socket = socket;
+        const source = socket.create_source(GLib.IOCondition.IN, null);
+        source.set_callback(() => {
+            this.receiveOne();
+            return GLib.SOURCE_CONTINUE;
+        });
+        source.set_priority(GLib.PRIORITY_DEFAULT);
+        source.attach(null);
+        this.source = source;
+    }
+
+    stop(): void {
+        this.source?.destroy();
+        this.source = null;
+        this.fallbackStream = null;
+        this.socket?.close();
+        this.socket = null;
+    }
+
+    /** Reads one datagram without blocking. */
+    private read(socket: Gio.Socket): [Uint8Array, Gio.InetAddress] | null {
+        // GLib ≥ 2.80 has receive_bytes_from; older gjs cannot call receive_from (caller-allocated
+        // buffer), so peek the sender's address and read the datagram through a stream on the fd.
+        const withBytes = (socket as unknown as {receive_bytes_from?: ReceiveBytesFrom}).receive_bytes_from;
+        if (withBytes) {
+            const [bytes, addr] = withBytes.call(socket, MAX_DATAGRAM_BYTES, 0, null);
+            return [bytes.toArray(), (addr as Gio.InetSocketAddress).get_address()];
+        }
+        const [, addr] = socket.receive_message([], Gio.SocketMsgFlags.PEEK, null);
+        if (!addr)
+            return null;
+        this.fallbackStream ??= new Gio.UnixInputStream({fd: socket.get_fd(), close_fd: false});
+        const bytes = this.fallbackStream.read_bytes(MAX_DATAGRAM_BYTES, null);
+        return [bytes.toArray(), (addr as Gio.InetSocketAddress).get_address()];
+    }
+
+    private receiveOne(): void {
+        if (!this.socket)
+            return;
+        let datagram;
+        try {
+            datagram = this.read(this.socket);
+        } catch (e) {
+            if (!(e instanceof GLib.Error && e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.WOULD_BLOCK)))
+                this.emit('dropped', `UDP receive failed: ${errorMessage(e)}`);
+            return;
+        }
+        if (!datagram)
+            return;
+        const [data, address] = datagram;
+        const now = GLib.get_monotonic_time() / 1000;
+        const from = address.to_string() ?? '';
+        if (!this.perAddress.allow(from, now))
+            return;
+        let identity: Identity;
+        try {
+            const line = data[data.length - 1] === 10 ? data.subarray(0, data.length - 1) : data;
+            identity = parseIdentity(decodePacket(line, MAX_DATAGRAM_BYTES));
+        } catch (e) {
+            this.emit('dropped', `identity from ${from}: ${errorMessage(e)}`);
+            return;
+        }
+        if (identity.deviceId === this.ownId() || !this.perDevice.allow(identity.deviceId, now))
+            return;
+        this.emit('identity', identity, address);
+    }
+
+    /** Sends `packet` to the limited broadcast, each interface's broadcast address, and `hosts`. */
+    async announce(packet: Packet, hosts: Gio.InetAddress[] = []): Promise<void> {
+        const socket = this.socket;
+        if (!socket)
+            return;
+        const data = encodePacket(packet);
+        const targets = ['255.255.255.255', ...await interfaceBroadcasts()]
+            .map(a => Gio.InetAddress.new_from_string(a))
+            .filter((a): a is Gio.InetAddress => a !== null)
+            .concat(hosts);
+        for (const address of targets)
+            this.sendTo(address, data);
+    }
+
+    /** Sends `packet` to one host (to answer a peer we could not connect to). */
+    unicast(packet: Packet, address: Gio.InetAddress): void {
+        this.sendTo(address, encodePacket(packet));
+    }
+
+    private sendTo(address: Gio.InetAddress, data: Uint8Array): void {
+        try {
+            this.socket?.send_to(new Gio.InetSocketAddress({address, port: this.port}), data, null);
+        } catch (e) {
+            this.emit('dropped', `UDP send to ${address.to_string()} failed: ${errorMessage(e)}`);
+        }
+    }
+}

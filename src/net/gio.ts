@@ -1,0 +1,106 @@
+// Promise forms of the Gio async methods Ferry uses, and small helpers around them.
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+
+let promisified = false;
+/** Adds Promise-returning forms of the async methods; idempotent, called when the engine starts. */
+export function promisifyGio(): void {
+    if (promisified)
+        return;
+    promisified = true;
+    const pairs: [object, string[]][] = [
+        [Gio.InputStream.prototype, ['read_bytes_async', 'close_async']],
+        [Gio.OutputStream.prototype, ['write_bytes_async', 'close_async', 'flush_async', 'splice_async']],
+        [Gio.SocketClient.prototype, ['connect_async']],
+        [Gio.Subprocess.prototype, ['communicate_utf8_async', 'wait_check_async', 'wait_async']],
+        [Gio.File.prototype, ['load_contents_async', 'make_directory_async',
+            'query_info_async', 'delete_async', 'move_async', 'set_attributes_async', 'create_async',
+            'enumerate_children_async', 'read_async', 'query_filesystem_info_async']],
+        [Gio.DBusConnection.prototype, ['call']],
+    ];
+    for (const [proto, names] of pairs) {
+        for (const name of names)
+            Gio._promisify(proto, name);
+    }
+}
+
+/** Runs a Gio async/finish pair as a Promise (for methods whose typings lack a Promise overload). */
+export function callAsync<T>(start: (callback: (source: unknown, result: Gio.AsyncResult) => void) => void,
+    finish: (result: Gio.AsyncResult) => T): Promise<T> {
+    return new Promise((resolve, reject) => {
+        start((_source, result) => {
+            try {
+                resolve(finish(result));
+            } catch (e) {
+                reject(e);
+            }
+        });
+    });
+}
+
+export const encoder = new TextEncoder();
+export const decoder = new TextDecoder();
+
+export function isCancelled(e: unknown): boolean {
+    return e instanceof GLib.Error && e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED);
+}
+
+export function errorMessage(e: unknown): string {
+    if (e instanceof GLib.Error || e instanceof Error)
+        return e.message ?? String(e);
+    return String(e);
+}
+
+/** Writes all of `data` with write_bytes_async (GLib.Bytes: write_all_async corrupts JS arrays in gjs 1.74). */
+export async function writeAll(out: Gio.OutputStream, data: Uint8Array, cancellable: Gio.Cancellable | null,
+    priority = GLib.PRIORITY_DEFAULT): Promise<void> {
+    let bytes = new GLib.Bytes(data);
+    while (bytes.get_size() > 0) {
+        const n = await out.write_bytes_async(bytes, priority, cancellable);
+        if (n <= 0)
+            throw new Error('the connection accepted no more data');
+        const size = bytes.get_size();
+        bytes = n >= size ? new GLib.Bytes(new Uint8Array()) : bytes.new_from_bytes(n, size - n);
+    }
+}
+
+/** Cancels `cancellable` after `ms` unless the returned disarm function is called first. */
+export function cancelAfter(cancellable: Gio.Cancellable, ms: number): () => void {
+    let id: number | null = GLib.timeout_add(GLib.PRIORITY_DEFAULT, ms, () => {
+        id = null;
+        cancellable.cancel();
+        return GLib.SOURCE_REMOVE;
+    });
+    return () => {
+        if (id !== null)
+            GLib.source_remove(id);
+        id = null;
+    };
+}
+
+/** A cancellable that follows `parent` (if any) and can also be cancelled on its own. */
+export function childCancellable(parent: Gio.Cancellable | null): {cancellable: Gio.Cancellable; release: () => void} {
+    const cancellable = new Gio.Cancellable();
+    if (!parent)
+        return {cancellable, release: () => undefined};
+    const id = parent.connect(() => cancellable.cancel());
+    return {cancellable, release: () => parent.disconnect(id)};
+}
+
+export function delay(ms: number, cancellable: Gio.Cancellable | null = null): Promise<void> {
+    return new Promise((resolve, reject) => {
+        let handler = 0;
+        const id = GLib.timeout_add(GLib.PRIORITY_DEFAULT, ms, () => {
+            if (handler)
+                cancellable?.disconnect(handler);
+            resolve();
+            return GLib.SOURCE_REMOVE;
+        });
+        if (cancellable) {
+            handler = cancellable.connect(() => {
+                GLib.source_remove(id);
+                reject(new GLib.Error(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED, 'Operation was cancelled'));
+            });
+        }
+    });
+}

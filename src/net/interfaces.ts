@@ -1,0 +1,30 @@
+// The IPv4 broadcast address of each interface. Gio has no interface list, but the kernel's
+// /proc/net/fib_trie names every local broadcast address ("/32 link BROADCAST").
+import Gio from 'gi://Gio';
+import {decoder} from './gio.js';
+
+/** Parses /proc/net/fib_trie; returns the broadcast addresses, loopback excluded, without duplicates. */
+export function parseFibTrieBroadcasts(text: string): string[] {
+    const found = new Set<string>();
+    let current: string | null = null;
+    for (const line of text.split('\n')) {
+        const leaf = /[|`]-- (\d+\.\d+\.\d+\.\d+)\s*$/.exec(line);
+        if (leaf) {
+            current = leaf[1];
+            continue;
+        }
+        if (current && /\/32 link BROADCAST/.test(line) && !current.startsWith('127.') &&
+            current !== '255.255.255.255')
+            found.add(current);
+    }
+    return [...found];
+}
+
+export async function interfaceBroadcasts(): Promise<string[]> {
+    try {
+        const [data] = await Gio.File.new_for_path('/proc/net/fib_trie').load_contents_async(null);
+        return parseFibTrieBroadcasts(decoder.decode(data));
+    } catch {
+        return [];
+    }
+}
