@@ -33,7 +33,7 @@ for (const suite of ['unit', 'integration']) {
     lines.push(`runSpecs('${suite}');`);
     writeFileSync(entry, lines.join('\n'));
     await build({...common, entryPoints: {[suite]: entry}, outdir: join(root, 'build', 'test'),
-        banner: {js: 'globalThis.global ??= globalThis;'}});
+        banner: {js: '// jasmine-core expects a browser or Node global; gjs has neither listener API.\nglobalThis.global ??= globalThis;\nglobalThis.addEventListener ??= () => {};\nglobalThis.removeEventListener ??= () => {};\nglobalThis.queueMicrotask ??= fn => Promise.resolve().then(fn);'}});
 }
 mkdirSync(join(root, 'bin'), {recursive: true});
 const bin = join(root, 'bin/ferry');

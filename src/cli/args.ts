@@ -87,7 +87,7 @@ export const COMMANDS: Record<string, {usage: string; summary: string; details: 
     id: {usage: 'ferry id [--json]', summary: "show this computer's KDE Connect identity",
         details: 'Prints the device id, name, identity source (gsconnect or ferry) and protocol version.'},
     devices: {usage: 'ferry devices [--json] [--wait SECONDS]', summary: 'list known and reachable devices',
-        details: 'Asks the running engine, or runs one for --wait seconds (default 2) to discover devices.'},
+        details: 'Asks the running engine, or runs one for --wait seconds (default 2) to discover devices;\n--wait 0 lists the paired devices without touching the network.'},
     pair: {usage: 'ferry pair DEVICE [--wait SECONDS]', summary: "accept DEVICE's pairing request, or request pairing",
         details: 'Prints the verification key; compare it with the one the device shows. Waits up to 30 s for the answer.'},
     unpair: {usage: 'ferry unpair DEVICE', summary: 'forget a paired device',

@@ -124,7 +124,12 @@ class LocalFace implements Face {
         return identityInfo(this.engine);
     }
 
+    /** With `seconds` 0, only the stored devices, without opening the network. */
     async devices(seconds = 2): Promise<Info[]> {
+        if (seconds === 0) {
+            await this.engine.prepare();
+            return this.engine.deviceInfos() as unknown as Info[];
+        }
         await this.online();
         await delay(seconds * 1000);
         return this.engine.deviceInfos() as unknown as Info[];

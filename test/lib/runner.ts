@@ -56,13 +56,14 @@ export function runSpecs(suite: string): void {
     });
     const loop = new GLib.MainLoop(null, false);
     let code = 1;
-    env.execute(null, () => {
+    env.addReporter({jasmineDone: () => {
         const secs = ((GLib.get_monotonic_time() - started) / 1e6).toFixed(1);
         print(`# ${suite}: ${secs} s`);
         print(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
         code = failed === 0 && passed > 0 ? 0 : 1;
         loop.quit();
-    });
+    }});
+    env.execute();
     loop.run();
     System.exit(code);
 }

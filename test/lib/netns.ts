@@ -1,0 +1,115 @@
+// Test hosts: two network namespaces joined by a veth pair, each with its own session bus and
+// its own HOME, running real `ferry` processes. Everything is created and removed by the tests.
+import GLib from 'gi://GLib';
+import {Background, FERRY, RunResult, check, run, sleep, waitFor} from './proc.js';
+
+let counter = 0;
+
+export interface HostPairOptions {
+    /**
+     * true: a /24 with a default route, so the limited broadcast reaches the other namespace.
+     * false: point-to-point /32 addresses and no default route, so no broadcast can pass.
+     */
+    broadcast: boolean;
+}
+
+export class HostPair {
+    private constructor(readonly nsA: string, readonly nsB: string, readonly ipA: string, readonly ipB: string) {}
+
+    static async create(opts: HostPairOptions = {broadcast: true}): Promise<HostPair> {
+        counter++;
+        const tag = `fy${new Date().getTime() % 100000}${counter}`;
+        const [a, b] = [`${tag}a`, `${tag}b`];
+        const net = `10.213.${(counter * 7 + new Date().getSeconds()) % 250}`;
+        const pair = new HostPair(a, b, `${net}.1`, `${net}.2`);
+        await check(['ip', 'netns', 'add', a]);
+        await check(['ip', 'netns', 'add', b]);
+        await check(['ip', 'link', 'add', `${a}0`, 'netns', a, 'type', 'veth', 'peer', 'name', `${b}0`, 'netns', b]);
+        for (const [ns, ip, peer] of [[a, pair.ipA, pair.ipB], [b, pair.ipB, pair.ipA]]) {
+            if (opts.broadcast)
+                await check(['ip', '-n', ns, 'addr', 'add', `${ip}/24`, 'dev', `${ns}0`]);
+            else
+                await check(['ip', '-n', ns, 'addr', 'add', ip, 'peer', peer, 'dev', `${ns}0`]);
+            await check(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+            await check(['ip', '-n', ns, 'link', 'set', `${ns}0`, 'up']);
+            if (opts.broadcast)
+                await check(['ip', '-n', ns, 'route', 'add', 'default', 'dev', `${ns}0`]);
+        }
+        return pair;
+    }
+
+    async destroy(): Promise<void> {
+        await run(['ip', 'netns', 'del', this.nsA]);
+        await run(['ip', 'netns', 'del', this.nsB]);
+    }
+}
+
+/** One Ferry installation (HOME, config, session bus) living in one namespace. */
+export class FerryNode {
+    readonly home: string;
+    private bus: Background | null = null;
+    serveProc: Background | null = null;
+
+    constructor(readonly ns: string, readonly name: string) {
+        this.home = GLib.dir_make_tmp(`ferry-${name}-XXXXXX`);
+    }
+
+    get configDir(): string {
+        return `${this.home}/.config/ferry`;
+    }
+
+    get env(): Record<string, string> {
+        return {
+            HOME: this.home,
+            XDG_CONFIG_HOME: `${this.home}/.config`,
+            XDG_DATA_HOME: `${this.home}/.local/share`,
+            XDG_CACHE_HOME: `${this.home}/.cache`,
+            DBUS_SESSION_BUS_ADDRESS: `unix:path=${this.home}/bus`,
+            GSETTINGS_BACKEND: 'memory',
+        };
+    }
+
+    private exec(argv: string[]): string[] {
+        return ['ip', 'netns', 'exec', this.ns, ...argv];
+    }
+
+    async startBus(): Promise<void> {
+        this.bus = new Background(this.exec(['dbus-daemon', '--session', '--nofork', '--nopidfile',
+            `--address=unix:path=${this.home}/bus`]), this.env);
+        await waitFor('the session bus socket', 5000, () => GLib.file_test(`${this.home}/bus`, GLib.FileTest.EXISTS) || undefined);
+    }
+
+    /** Starts `ferry serve` and waits until its engine runs. */
+    async serve(args: string[] = []): Promise<Background> {
+        if (!this.bus)
+            await this.startBus();
+        const proc = new Background(this.exec([FERRY, 'serve', '--name', this.name, ...args]), this.env);
+        this.serveProc = proc;
+        await proc.waitForLine(/state running|state deferred|state failed/, 10000);
+        return proc;
+    }
+
+    async stopServe(): Promise<void> {
+        await this.serveProc?.stop();
+        this.serveProc = null;
+        await sleep(100);
+    }
+
+    cli(args: string[]): Promise<RunResult> {
+        return run(this.exec([FERRY, ...args]), this.env);
+    }
+
+    async json<T>(args: string[]): Promise<T> {
+        const r = await this.cli([...args, '--json']);
+        if (r.status !== 0)
+            throw new Error(`ferry ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+        return JSON.parse(r.stdout) as T;
+    }
+
+    async destroy(): Promise<void> {
+        await this.stopServe();
+        await this.bus?.stop();
+        this.bus = null;
+        await run(['rm', '-rf', this.home]);
+    }
+}

@@ -1,0 +1,131 @@
+// Process helpers for the tests: run commands without blocking the main loop, and keep
+// long-running ones (ferry serve, dbus-daemon) under control.
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+
+Gio._promisify(Gio.Subprocess.prototype, 'communicate_utf8_async');
+Gio._promisify(Gio.Subprocess.prototype, 'wait_async');
+Gio._promisify(Gio.InputStream.prototype, 'read_bytes_async');
+
+export const ROOT = GLib.get_current_dir();
+export const FERRY = `${ROOT}/bin/ferry`;
+
+export interface RunResult {
+    status: number;
+    stdout: string;
+    stderr: string;
+}
+
+/** Runs argv to completion; never throws for a non-zero exit. */
+export async function run(argv: string[], env: Record<string, string> = {}, stdin: string | null = null): Promise<RunResult> {
+    const launcher = new Gio.SubprocessLauncher({
+        flags: Gio.SubprocessFlags.STDOUT_PIPE | Gio.SubprocessFlags.STDERR_PIPE |
+            (stdin === null ? Gio.SubprocessFlags.NONE : Gio.SubprocessFlags.STDIN_PIPE),
+    });
+    for (const [k, v] of Object.entries(env))
+        launcher.setenv(k, v, true);
+    const proc = launcher.spawnv(argv);
+    const [stdout, stderr] = await proc.communicate_utf8_async(stdin, null);
+    return {status: proc.get_if_exited() ? proc.get_exit_status() : 128 + proc.get_term_sig(), stdout: stdout ?? '', stderr: stderr ?? ''};
+}
+
+/** Runs argv and throws with its output when it fails. */
+export async function check(argv: string[], env: Record<string, string> = {}): Promise<string> {
+    const r = await run(argv, env);
+    if (r.status !== 0)
+        throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr || r.stdout}`);
+    return r.stdout;
+}
+
+export function isRoot(): boolean {
+    return GLib.getenv('USER') === 'root' || GLib.get_user_name() === 'root';
+}
+
+export function have(program: string): boolean {
+    return GLib.find_program_in_path(program) !== null;
+}
+
+export function sleep(ms: number): Promise<void> {
+    return new Promise(resolve => GLib.timeout_add(GLib.PRIORITY_DEFAULT, ms, () => {
+        resolve();
+        return GLib.SOURCE_REMOVE;
+    }));
+}
+
+/** Polls `probe` until it returns a value other than undefined, or fails after `ms`. */
+export async function waitFor<T>(what: string, ms: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+    const deadline = GLib.get_monotonic_time() + ms * 1000;
+    let lastError: unknown = null;
+    for (;;) {
+        try {
+            const v = await probe();
+            if (v !== undefined)
+                return v;
+        } catch (e) {
+            lastError = e;
+        }
+        if (GLib.get_monotonic_time() > deadline)
+            throw new Error(`timed out after ${ms} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+        await sleep(100);
+    }
+}
+
+/** A background process whose output is collected line by line. */
+export class Background {
+    readonly lines: string[] = [];
+    private readonly proc: Gio.Subprocess;
+    readonly exited: Promise<number>;
+
+    constructor(argv: string[], env: Record<string, string> = {}) {
+        const launcher = new Gio.SubprocessLauncher({
+            flags: Gio.SubprocessFlags.STDOUT_PIPE | Gio.SubprocessFlags.STDERR_MERGE,
+        });
+        for (const [k, v] of Object.entries(env))
+            launcher.setenv(k, v, true);
+        this.proc = launcher.spawnv(argv);
+        this.pump(this.proc.get_stdout_pipe()!).catch(() => undefined);
+        this.exited = this.proc.wait_async(null).then(() =>
+            this.proc.get_if_exited() ? this.proc.get_exit_status() : 128 + this.proc.get_term_sig());
+    }
+
+    private async pump(stream: Gio.InputStream): Promise<void> {
+        const decoder = new TextDecoder();
+        let partial = '';
+        for (;;) {
+            const bytes = await stream.read_bytes_async(4096, GLib.PRIORITY_DEFAULT, null);
+            if (bytes.get_size() === 0)
+                break;
+            partial += decoder.decode(bytes.toArray());
+            const parts = partial.split('\n');
+            partial = parts.pop() ?? '';
+            this.lines.push(...parts);
+        }
+        if (partial)
+            this.lines.push(partial);
+    }
+
+    get output(): string {
+        return this.lines.join('\n');
+    }
+
+    /** Waits for a line matching `pattern` (searching all output so far). */
+    waitForLine(pattern: RegExp, ms = 10000): Promise<string> {
+        return waitFor(`a line matching ${pattern} in:\n${this.output}`, ms, () => this.lines.find(l => pattern.test(l)));
+    }
+
+    get running(): boolean {
+        return this.proc.get_identifier() !== null;
+    }
+
+    async stop(): Promise<number> {
+        if (this.running)
+            this.proc.send_signal(15);
+        const timer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, 3000, () => {
+            this.proc.force_exit();
+            return GLib.SOURCE_REMOVE;
+        });
+        const code = await this.exited;
+        GLib.source_remove(timer);
+        return code;
+    }
+}
