@@ -1,0 +1,21 @@
+#!/bin/bash
+# Installs the Debian packages Ferry needs: `runtime` to run it, `test` to run its test suite.
+# Installs only what is missing; needs root (or sudo) when something is missing.
+set -euo pipefail
+RUNTIME=(gjs gir1.2-glib-2.0 glib-networking openssl libglib2.0-bin)
+TEST=(dbus dbus-bin dbus-daemon dconf-cli dconf-gsettings-backend dconf-service iproute2 python3 procps)
+case "${1:-runtime}" in
+    runtime) want=("${RUNTIME[@]}") ;;
+    test) want=("${RUNTIME[@]}" "${TEST[@]}") ;;
+    *) echo "usage: $0 runtime|test" >&2; exit 2 ;;
+esac
+command -v node >/dev/null && command -v npm >/dev/null || want+=(nodejs npm)
+missing=()
+for p in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "Installing Debian packages: ${missing[*]}"
+SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,31 @@
+#!/bin/bash
+# The whole test suite: installs what it needs, builds, type-checks, lints, then runs the unit
+# tests and the integration tests (network namespaces: needs root, as CI has).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh test || exit 1
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --no-audit --no-fund || exit 1
+fi
+node scripts/build.mjs || exit 1
+npx tsc --noEmit -p . || { echo "typecheck failed"; exit 1; }
+npx eslint . || { echo "lint failed"; exit 1; }
+
+passed=0; failed=0; status=0
+log=$(mktemp)
+for suite in unit integration; do
+    echo "== $suite tests"
+    timeout 1200 gjs -m "build/test/$suite.js" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+    if [ -z "$line" ]; then
+        echo "$suite tests ended without a summary (exit $rc)"
+        failed=$((failed + 1)); status=1; continue
+    fi
+    passed=$((passed + $(echo "$line" | cut -d' ' -f1)))
+    failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
+    [ "$rc" -eq 0 ] || status=1
+done
+rm -f "$log"
+echo "$passed passed, $failed failed"
+exit $status
