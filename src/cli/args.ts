@@ -8,6 +8,7 @@ export interface GlobalOptions {
     name: string | null;
     json: boolean;
     wait: number | null;
+    receiveDir: string | null;
     help: boolean;
 }
 
@@ -21,11 +22,11 @@ export class UsageError extends Error {
     override name = 'UsageError';
 }
 
-const WITH_VALUE = new Set(['--config-dir', '--identity', '--to', '--protocol', '--name', '--wait']);
+const WITH_VALUE = new Set(['--config-dir', '--identity', '--to', '--protocol', '--name', '--wait', '--receive-dir']);
 
 export function parseArgs(argv: string[]): ParsedArgs {
     const options: GlobalOptions = {configDir: null, identity: 'auto', to: [], protocol: null, name: null,
-        json: false, wait: null, help: false};
+        json: false, wait: null, receiveDir: null, help: false};
     let command: string | null = null;
     const args: string[] = [];
     let literal = false;
@@ -67,6 +68,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
             options.protocol = Number(value);
             break;
         case '--name': options.name = value ?? null; break;
+        case '--receive-dir': options.receiveDir = value ?? null; break;
         case '--wait': {
             const n = Number(value);
             if (!Number.isFinite(n) || n < 0 || n > 3600)
@@ -92,8 +94,15 @@ export const COMMANDS: Record<string, {usage: string; summary: string; details: 
         details: 'Prints the verification key; compare it with the one the device shows. Waits up to 30 s for the answer.'},
     unpair: {usage: 'ferry unpair DEVICE', summary: 'forget a paired device',
         details: 'Tells the device when it is reachable, and removes the pairing from Ferry.'},
-    serve: {usage: 'ferry serve', summary: 'run the engine in the foreground',
-        details: 'Discovery, links and pairing, exporting the D-Bus API; prints one line per event. Stop with Ctrl+C.'},
+    send: {usage: 'ferry send DEVICE FILE…', summary: 'send files (paths or file:// URIs) as one batch',
+        details: 'Shows progress; exits 0 only when every file was delivered.'},
+    transfers: {usage: 'ferry transfers [--json]', summary: 'list the transfers under way in the running engine', details: ''},
+    cancel: {usage: 'ferry cancel TRANSFER', summary: 'cancel a transfer (its id from ferry transfers)', details: ''},
+    'send-text': {usage: 'ferry send-text DEVICE TEXT', summary: 'send text (the device puts it on its clipboard)', details: ''},
+    'send-url': {usage: 'ferry send-url DEVICE URL', summary: 'send a link for the device to open', details: ''},
+    serve: {usage: 'ferry serve [--receive-dir DIR]', summary: 'run the engine in the foreground',
+        details: 'Discovery, links, pairing and receiving, exporting the D-Bus API; prints one line per event\n' +
+            '(received text and links included). Files go to --receive-dir (default: Downloads). Stop with Ctrl+C.'},
 };
 
 export function usage(): string {
@@ -106,15 +115,18 @@ export function usage(): string {
         '  --to HOST             also announce to HOST by unicast (repeatable)',
         '  --protocol 7|8        protocol version to speak (default 8)',
         '  --name NAME           this computer\'s device name',
+        '  --receive-dir DIR     where received files go (default: the Downloads folder)',
         '  --json                machine-readable output',
         '  -h, --help            show help (also: ferry COMMAND --help)',
         '', 'DEVICE is a device id or a unique device name.',
         'Exit status: 0 success, 1 failure, 2 usage error, 3 device unknown or unreachable,',
-        '4 pairing rejected or timed out, 5 GSConnect is running with the same identity.');
+        '4 pairing rejected or timed out, 5 GSConnect is running with the same identity,',
+        '6 a transfer failed or was cancelled.');
     return lines.join('\n');
 }
 
 export function commandHelp(name: string): string {
     const c = COMMANDS[name];
-    return `Usage: ${c.usage}\n\n${c.summary[0].toUpperCase()}${c.summary.slice(1)}.\n${c.details}\n\nGlobal options: see ferry --help.`;
+    return `Usage: ${c.usage}\n\n${c.summary[0].toUpperCase()}${c.summary.slice(1)}.\n${c.details ? `${c.details}\n` : ''}` +
+        '\nGlobal options: see ferry --help.';
 }

@@ -7,11 +7,12 @@ import {BUS_NAME, exportApi, identityInfo} from '../core/dbusApi.js';
 import {DeviceInfo} from '../core/device.js';
 import {Engine, EngineError, EngineOptions} from '../core/engine.js';
 import {NoSuchDeviceError, matchDevice} from '../core/match.js';
+import {ShareService, TransferInfo} from '../core/share.js';
 import {delay, errorMessage, promisifyGio} from '../net/gio.js';
 import {COMMANDS, ParsedArgs, commandHelp, parseArgs, usage} from './args.js';
 import {RemoteEngine} from './remote.js';
 
-const EXIT = {ok: 0, failure: 1, usage: 2, device: 3, pairing: 4, gsconnect: 5} as const;
+const EXIT = {ok: 0, failure: 1, usage: 2, device: 3, pairing: 4, gsconnect: 5, transfer: 6} as const;
 
 class CliError extends Error {
     constructor(message: string, readonly code: number) {
@@ -31,7 +32,46 @@ interface Face {
     unpair(id: string): Promise<void>;
     /** The outcome of the pending pairing with `id`: 'paired', 'rejected', 'timeout', … */
     pairingOutcome(id: string, seconds: number): Promise<{result: string; reason: string}>;
+    /** Sends files and resolves with the transfer's final state, reporting progress on the way. */
+    sendFiles(id: string, files: string[], progress: (t: TransferInfo) => void): Promise<TransferInfo>;
+    sendText(id: string, text: string): Promise<void>;
+    sendUrl(id: string, url: string): Promise<void>;
+    transfers(): Promise<TransferInfo[]>;
+    cancel(id: string): Promise<boolean>;
     close(): void;
+}
+
+/** Follows one transfer through its events until it ends. */
+class TransferWatch {
+    private id: string | null = null;
+    private early: TransferInfo[] = [];
+    private resolve: ((t: TransferInfo) => void) | null = null;
+    readonly done: Promise<TransferInfo>;
+
+    constructor(private readonly progress: (t: TransferInfo) => void) {
+        this.done = new Promise(resolve => {
+            this.resolve = resolve;
+        });
+    }
+
+    /** Events may arrive before the id is known: they wait until then. */
+    event(t: TransferInfo): void {
+        if (this.id === null) {
+            this.early.push(t);
+            return;
+        }
+        if (t.id !== this.id)
+            return;
+        this.progress(t);
+        if (t.state !== 'active')
+            this.resolve?.(t);
+    }
+
+    start(id: string): void {
+        this.id = id;
+        for (const t of this.early.splice(0))
+            this.event(t);
+    }
 }
 
 function timeoutError(what: string, seconds: number): CliError {
@@ -98,6 +138,36 @@ class RemoteFace implements Face {
         });
     }
 
+    async sendFiles(id: string, files: string[], progress: (t: TransferInfo) => void): Promise<TransferInfo> {
+        const watch = new TransferWatch(progress);
+        const off = this.remote.subscribe('TransferChanged', ([t]) => watch.event(t as TransferInfo));
+        try {
+            const [transferId] = await this.remote.call('SendFiles', new GLib.Variant('(sas)', [id, files]));
+            watch.start(String(transferId));
+            return await watch.done;
+        } finally {
+            off();
+        }
+    }
+
+    async sendText(id: string, text: string): Promise<void> {
+        await this.remote.call('SendText', new GLib.Variant('(ss)', [id, text]));
+    }
+
+    async sendUrl(id: string, url: string): Promise<void> {
+        await this.remote.call('SendUrl', new GLib.Variant('(ss)', [id, url]));
+    }
+
+    async transfers(): Promise<TransferInfo[]> {
+        const [list] = await this.remote.call('ListTransfers');
+        return list as TransferInfo[];
+    }
+
+    async cancel(id: string): Promise<boolean> {
+        const [found] = await this.remote.call('CancelTransfer', new GLib.Variant('(s)', [id]));
+        return Boolean(found);
+    }
+
     close(): void {
         // the remote engine keeps running
     }
@@ -105,8 +175,11 @@ class RemoteFace implements Face {
 
 class LocalFace implements Face {
     private started = false;
+    private readonly share: ShareService;
 
-    constructor(private readonly engine: Engine) {}
+    constructor(private readonly engine: Engine) {
+        this.share = new ShareService(engine);
+    }
 
     private async online(): Promise<void> {
         if (this.started)
@@ -185,9 +258,91 @@ class LocalFace implements Face {
         });
     }
 
+    async sendFiles(id: string, files: string[], progress: (t: TransferInfo) => void): Promise<TransferInfo> {
+        await this.online();
+        const watch = new TransferWatch(progress);
+        const off = this.share.on('transfer', t => watch.event(t));
+        try {
+            const t = await this.share.sendFiles(id, files);
+            watch.start(t.id);
+            return await watch.done;
+        } finally {
+            off();
+        }
+    }
+
+    async sendText(id: string, text: string): Promise<void> {
+        await this.online();
+        await this.share.sendText(id, text);
+        await delay(200); // let the packet leave before the engine stops
+    }
+
+    async sendUrl(id: string, url: string): Promise<void> {
+        await this.online();
+        await this.share.sendUrl(id, url);
+        await delay(200);
+    }
+
+    transfers(): Promise<TransferInfo[]> {
+        return Promise.resolve([]); // transfers live in a running engine only
+    }
+
+    cancel(_id: string): Promise<boolean> {
+        return Promise.resolve(false);
+    }
+
     close(): void {
+        this.share.destroy();
         this.engine.stop();
     }
+}
+
+function formatBytes(n: number): string {
+    const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+    let i = 0;
+    while (n >= 1000 && i < units.length - 1) {
+        n /= 1000;
+        i++;
+    }
+    return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
+}
+
+/** Progress on a terminal: one line, rewritten in place; elsewhere: a plain line per file. */
+class ProgressPrinter {
+    private readonly tty = GLib.log_writer_supports_color(1);
+    private readonly started = GLib.get_monotonic_time();
+    private lastFile = -1;
+    private readonly out = new Gio.UnixOutputStream({fd: 1, close_fd: false});
+
+    update(t: TransferInfo): void {
+        const secs = (GLib.get_monotonic_time() - this.started) / 1e6;
+        const rate = secs > 0 ? t.bytes / secs : 0;
+        const pct = t.totalBytes > 0 ? Math.floor(t.bytes * 100 / t.totalBytes) : 100;
+        if (this.tty) {
+            const eta = rate > 0 && t.totalBytes > t.bytes ? ` ETA ${Math.ceil((t.totalBytes - t.bytes) / rate)} s` : '';
+            const line = `\r\x1b[K${t.fileIndex + 1}/${t.numberOfFiles} ${t.current} ${pct}% ` +
+                `${formatBytes(t.bytes)}/${formatBytes(t.totalBytes)} ${formatBytes(rate)}/s${eta}`;
+            this.out.write_all(new TextEncoder().encode(line), null);
+            if (t.state !== 'active')
+                this.out.write_all(new TextEncoder().encode('\n'), null);
+        } else if (t.fileIndex !== this.lastFile && t.state === 'active') {
+            this.lastFile = t.fileIndex;
+            print(`sending ${t.fileIndex + 1}/${t.numberOfFiles}: ${t.current}`);
+        }
+    }
+}
+
+async function cmdSend(face: Face, p: ParsedArgs): Promise<number> {
+    const device = await face.waitReachable(p.args[0], p.options.wait ?? 10);
+    const files = p.args.slice(1).map(f => f.startsWith('file://') || f.startsWith('/') ? f
+        : GLib.build_filenamev([GLib.get_current_dir(), f]));
+    const printer = new ProgressPrinter();
+    const t = await face.sendFiles(String(device.id), files, info => printer.update(info));
+    if (t.state === 'done') {
+        print(`sent ${t.numberOfFiles} file${t.numberOfFiles === 1 ? '' : 's'} (${formatBytes(t.totalBytes)}) to ${String(device.name)}`);
+        return EXIT.ok;
+    }
+    throw new CliError(`transfer ${t.state}: ${t.error}`, EXIT.transfer);
 }
 
 function engineOptions(p: ParsedArgs): EngineOptions {
@@ -243,8 +398,15 @@ async function cmdPair(face: Face, p: ParsedArgs): Promise<number> {
 
 async function cmdServe(p: ParsedArgs): Promise<number> {
     const engine = new Engine(engineOptions(p));
+    const share = new ShareService(engine, p.options.receiveDir ? {receiveDirectory: p.options.receiveDir} : {});
     const stamp = () => GLib.DateTime.new_now_local().format('%H:%M:%S') ?? '';
     engine.on('log', line => print(`${stamp()} ${line}`));
+    share.on('log', line => print(`${stamp()} ${line}`));
+    share.on('transfer', t => {
+        if (t.state !== 'active')
+            print(`${stamp()} transfer ${t.id} ${t.direction === 'in' ? 'from' : 'to'} ${t.deviceName} ${t.state}` +
+                `${t.error ? `: ${t.error}` : ''} (${t.files.length}/${t.numberOfFiles} files, ${t.bytes} bytes)`);
+    });
     let connection: Gio.DBusConnection | null = null;
     try {
         connection = Gio.bus_get_sync(Gio.BusType.SESSION, null);
@@ -258,6 +420,7 @@ async function cmdServe(p: ParsedArgs): Promise<number> {
             unexport?.();
             if (ownerId)
                 Gio.bus_unown_name(ownerId);
+            share.destroy();
             engine.stop();
             resolve(code);
         };
@@ -268,7 +431,7 @@ async function cmdServe(p: ParsedArgs): Promise<number> {
             });
         if (connection) {
             const conn = connection;
-            unexport = exportApi(engine, conn);
+            unexport = exportApi(engine, share, conn);
             ownerId = Gio.bus_own_name_on_connection(conn, BUS_NAME, Gio.BusNameOwnerFlags.DO_NOT_QUEUE,
                 () => print(`${stamp()} D-Bus API on ${BUS_NAME}`),
                 () => {
@@ -307,8 +470,10 @@ async function run(argv: string[]): Promise<number> {
         print(commandHelp(p.command));
         return EXIT.ok;
     }
-    const needsDevice = p.command === 'pair' || p.command === 'unpair';
-    if (needsDevice && p.args.length !== 1 || !needsDevice && p.args.length !== 0) {
+    const arity: Record<string, [number, number]> = {pair: [1, 1], unpair: [1, 1], send: [2, Infinity], cancel: [1, 1],
+        'send-text': [2, 2], 'send-url': [2, 2]};
+    const [min, max] = arity[p.command] ?? [0, 0];
+    if (p.args.length < min || p.args.length > max) {
         printerr(`ferry: wrong arguments\n${commandHelp(p.command)}`);
         return EXIT.usage;
     }
@@ -341,6 +506,34 @@ async function run(argv: string[]): Promise<number> {
         }
         case 'pair':
             return await cmdPair(face, p);
+        case 'send':
+            return await cmdSend(face, p);
+        case 'transfers': {
+            const list = await face.transfers();
+            if (p.options.json)
+                printJson(list);
+            else if (list.length === 0)
+                print('No transfers.');
+            else
+                list.forEach(t => print(`${t.id}\t${t.direction === 'in' ? 'from' : 'to'} ${t.deviceName}\t` +
+                    `${t.fileIndex + 1}/${t.numberOfFiles} ${t.current}\t${t.bytes}/${t.totalBytes} bytes`));
+            return EXIT.ok;
+        }
+        case 'cancel':
+            if (!await face.cancel(p.args[0]))
+                throw new CliError(`no transfer ${p.args[0]} (is the engine running?)`, EXIT.failure);
+            print(`cancelled ${p.args[0]}`);
+            return EXIT.ok;
+        case 'send-text':
+        case 'send-url': {
+            const device = await face.waitReachable(p.args[0], p.options.wait ?? 10);
+            if (p.command === 'send-text')
+                await face.sendText(String(device.id), p.args[1]);
+            else
+                await face.sendUrl(String(device.id), p.args[1]);
+            print(`sent to ${String(device.name)}`);
+            return EXIT.ok;
+        }
         case 'unpair': {
             const list = face instanceof LocalFace ? (await face.identity(), []) : await face.devices();
             const id = list.length ? String(matchDevice(list as unknown as DeviceInfo[], p.args[0]).id) : p.args[0];

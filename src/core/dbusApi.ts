@@ -4,6 +4,7 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import {DeviceInfo} from './device.js';
 import {Engine} from './engine.js';
+import {ShareService, TransferInfo} from './share.js';
 
 export const BUS_NAME = 'org.gnome.Shell.Extensions.Ferry';
 export const OBJECT_PATH = '/org/gnome/Shell/Extensions/Ferry';
@@ -22,6 +23,18 @@ export const INTERFACE_XML = `<node>
     <method name="RejectPair"><arg type="s" name="device" direction="in"/></method>
     <method name="Unpair"><arg type="s" name="device" direction="in"/></method>
     <method name="Refresh"/>
+    <method name="SendFiles">
+      <arg type="s" name="device" direction="in"/>
+      <arg type="as" name="files" direction="in"/>
+      <arg type="s" name="transferId" direction="out"/>
+    </method>
+    <method name="SendText"><arg type="s" name="device" direction="in"/><arg type="s" name="text" direction="in"/></method>
+    <method name="SendUrl"><arg type="s" name="device" direction="in"/><arg type="s" name="url" direction="in"/></method>
+    <method name="CancelTransfer"><arg type="s" name="transferId" direction="in"/><arg type="b" name="found" direction="out"/></method>
+    <method name="ListTransfers"><arg type="aa{sv}" name="transfers" direction="out"/></method>
+    <signal name="TransferChanged"><arg type="a{sv}" name="transfer"/></signal>
+    <signal name="TextReceived"><arg type="s" name="deviceId"/><arg type="s" name="deviceName"/><arg type="s" name="text"/></signal>
+    <signal name="UrlReceived"><arg type="s" name="deviceId"/><arg type="s" name="deviceName"/><arg type="s" name="url"/></signal>
     <signal name="DeviceChanged"><arg type="a{sv}" name="device"/></signal>
     <signal name="DeviceRemoved"><arg type="s" name="id"/></signal>
     <signal name="PairingRequested"><arg type="a{sv}" name="device"/><arg type="s" name="verificationKey"/></signal>
@@ -40,7 +53,7 @@ function toVariantDict(obj: Record<string, string | number | boolean | string[]>
         else if (typeof v === 'boolean')
             out[k] = new GLib.Variant('b', v);
         else if (typeof v === 'number')
-            out[k] = new GLib.Variant('i', v);
+            out[k] = new GLib.Variant('x', v);
         else
             out[k] = new GLib.Variant('as', v);
     }
@@ -48,6 +61,10 @@ function toVariantDict(obj: Record<string, string | number | boolean | string[]>
 }
 
 export function deviceVariant(info: DeviceInfo): Record<string, GLib.Variant> {
+    return toVariantDict({...info});
+}
+
+export function transferVariant(info: TransferInfo): Record<string, GLib.Variant> {
     return toVariantDict({...info});
 }
 
@@ -66,8 +83,21 @@ export function identityInfo(engine: Engine): Record<string, string | number | b
 }
 
 /** Exports the API for `engine` on `connection`; returns the function that unexports it. */
-export function exportApi(engine: Engine, connection: Gio.DBusConnection): () => void {
+export function exportApi(engine: Engine, share: ShareService, connection: Gio.DBusConnection): () => void {
+    // gjs runs async implementations when the method name ends in Async and hands them the invocation
+    const reply = (invocation: Gio.DBusMethodInvocation, work: Promise<GLib.Variant | null>) => {
+        work.then(v => invocation.return_value(v), e => invocation.return_error_literal(Gio.dbus_error_quark(),
+            Gio.DBusError.FAILED, e instanceof Error ? e.message : String(e)));
+    };
     const impl = {
+        SendFilesAsync: ([device, files]: [string, string[]], invocation: Gio.DBusMethodInvocation) =>
+            reply(invocation, share.sendFiles(device, files).then(t => new GLib.Variant('(s)', [t.id]))),
+        SendTextAsync: ([device, text]: [string, string], invocation: Gio.DBusMethodInvocation) =>
+            reply(invocation, share.sendText(device, text).then(() => null)),
+        SendUrlAsync: ([device, url]: [string, string], invocation: Gio.DBusMethodInvocation) =>
+            reply(invocation, share.sendUrl(device, url).then(() => null)),
+        CancelTransfer: (id: string) => share.cancel(id),
+        ListTransfers: () => share.list().map(transferVariant),
         GetIdentity: () => toVariantDict(identityInfo(engine)),
         ListDevices: () => engine.deviceInfos().map(deviceVariant),
         Pair: (device: string) => {
@@ -99,6 +129,9 @@ export function exportApi(engine: Engine, connection: Gio.DBusConnection): () =>
             new GLib.Variant('(a{sv}s)', [deviceVariant(info), key]))),
         engine.on('pairingFinished', (id, result, reason) => exported.emit_signal('PairingFinished',
             new GLib.Variant('(sss)', [id, result, reason]))),
+        share.on('transfer', info => exported.emit_signal('TransferChanged', new GLib.Variant('(a{sv})', [transferVariant(info)]))),
+        share.on('text', (device, text) => exported.emit_signal('TextReceived', new GLib.Variant('(sss)', [device.id, device.name, text]))),
+        share.on('url', (device, url) => exported.emit_signal('UrlReceived', new GLib.Variant('(sss)', [device.id, device.name, url]))),
         engine.on('state', (state, message) => {
             exported.emit_signal('StateChanged', new GLib.Variant('(ss)', [state, message]));
             exported.emit_property_changed('State', new GLib.Variant('s', state));

@@ -1,44 +1,17 @@
 // Two real `ferry serve` engines in two network namespaces joined by a veth pair: discovery,
 // TLS links, pairing, pinning, protocol 7 against 8, and unicast discovery.
-import GLib from 'gi://GLib';
 import {FerryNode, HostPair} from '../lib/netns.js';
-import {isRoot, run, sleep, waitFor} from '../lib/proc.js';
+import {isRoot, run, sleep} from '../lib/proc.js';
+import {devices, pairBoth as pairNodes, requireRoot as needRoot, waitDevice} from '../lib/ferry.js';
 
-interface Dev {
-    id: string; name: string; paired: boolean; reachable: boolean; protocolVersion: number; pairState: string;
-    verificationKey: string;
-}
-
-function requireRoot(): boolean {
-    if (isRoot())
-        return true;
-    if (GLib.getenv('CI'))
-        fail('the integration tests need root (network namespaces); CI runs as root');
-    else
-        pending('needs root for network namespaces (run the tests as root, as CI does)');
-    return false;
-}
-
-async function devices(node: FerryNode): Promise<Dev[]> {
-    return node.json<Dev[]>(['devices']);
-}
-
-function waitDevice(node: FerryNode, name: string, what: string, ms: number, ok: (d: Dev) => boolean): Promise<Dev> {
-    return waitFor(`${node.name} to see ${name} ${what}`, ms, async () => (await devices(node)).find(d => d.name === name && ok(d)));
-}
+const requireRoot = () => needRoot(isRoot());
 
 async function pairBoth(a: FerryNode, b: FerryNode): Promise<{keyA: string; keyB: string}> {
-    const requesting = a.cli(['pair', b.name]);
-    const pending = await waitDevice(b, a.name, 'asking to pair', 10000, d => d.pairState === 'requestedByPeer');
-    const accepted = await b.cli(['pair', a.name]);
-    const requested = await requesting;
-    expect(accepted.status).withContext(accepted.stderr).toBe(0);
-    expect(requested.status).withContext(requested.stderr).toBe(0);
-    const keyA = /Verification key: (\S+)/.exec(requested.stdout)?.[1] ?? '';
-    const keyB = /Verification key: (\S+)/.exec(accepted.stdout)?.[1] ?? '';
-    expect(pending.verificationKey).toBe(keyB);
+    const {keyA, keyB, pendingKey} = await pairNodes(a, b);
+    expect(pendingKey).toBe(keyB);
     return {keyA, keyB};
 }
+
 
 describe('two Ferry engines in network namespaces', () => {
     let hosts: HostPair | null = null;

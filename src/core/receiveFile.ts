@@ -1,0 +1,81 @@
+// Writing a received file safely: into a hidden partial file created exclusively in the receive
+// folder, renamed to a free final name only when complete, never over an existing file or link.
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+import {numberedName} from '../protocol/fileName.js';
+import {ensureDirectory, removeFile} from './fs.js';
+
+const MAX_DUPLICATES = 10000;
+
+export class PartialFile {
+    private constructor(readonly file: Gio.File, readonly stream: Gio.FileOutputStream) {}
+
+    /** Creates `.ferry-XXXXXXXX.partial` in `dir` with O_EXCL (a planted file or link makes it fail). */
+    static async create(dir: string): Promise<PartialFile> {
+        await ensureDirectory(dir, 0o755);
+        for (let attempt = 0; ; attempt++) {
+            const tag = (GLib.uuid_string_random() ?? '').replace(/-/g, '').slice(0, 12);
+            const file = Gio.File.new_for_path(GLib.build_filenamev([dir, `.ferry-${tag}.partial`]));
+            try {
+                const stream = await file.create_async(Gio.FileCreateFlags.NONE, GLib.PRIORITY_LOW, null);
+                return new PartialFile(file, stream);
+            } catch (e) {
+                if (attempt < 5 && e instanceof GLib.Error && e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.EXISTS))
+                    continue;
+                throw e;
+            }
+        }
+    }
+
+    get path(): string {
+        return this.file.get_path() ?? '';
+    }
+
+    async close(): Promise<void> {
+        if (!this.stream.is_closed())
+            await this.stream.close_async(GLib.PRIORITY_LOW, null);
+    }
+
+    /** Removes the partial file (after a failure). */
+    async discard(): Promise<void> {
+        try {
+            await this.close();
+        } catch {
+            // a stream that failed to write may fail to close; the file goes all the same
+        }
+        await removeFile(this.path);
+    }
+
+    /**
+     * Renames the partial file to the first free name among `name`, `name (1)`… in its folder
+     * and sets its modification time. Returns the final path.
+     */
+    async finish(name: string, lastModifiedMs?: number): Promise<string> {
+        await this.close();
+        const dir = this.file.get_parent();
+        if (!dir)
+            throw new Error('the partial file has no folder');
+        for (let n = 0; n < MAX_DUPLICATES; n++) {
+            const target = dir.get_child(numberedName(name, n));
+            try {
+                // without OVERWRITE, GIO refuses when anything (even a dangling link) has the name
+                await this.file.move_async(target, Gio.FileCopyFlags.NOFOLLOW_SYMLINKS, GLib.PRIORITY_LOW, null, null);
+            } catch (e) {
+                if (e instanceof GLib.Error && e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.EXISTS))
+                    continue;
+                throw e;
+            }
+            if (lastModifiedMs !== undefined)
+                await setModified(target, lastModifiedMs).catch(() => undefined);
+            return target.get_path() ?? '';
+        }
+        throw new Error(`no free name for ${name} in ${dir.get_path()}`);
+    }
+}
+
+export async function setModified(file: Gio.File, ms: number): Promise<void> {
+    const info = new Gio.FileInfo();
+    info.set_attribute_uint64('time::modified', Math.floor(ms / 1000));
+    info.set_attribute_uint32('time::modified-usec', Math.floor(ms % 1000) * 1000);
+    await file.set_attributes_async(info, Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS, GLib.PRIORITY_LOW, null);
+}

@@ -1,0 +1,368 @@
+// The share service: files, text and links to and from paired devices (kdeconnect.share.request).
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+import {Emitter} from '../lib/emitter.js';
+import {errorMessage, isCancelled} from '../net/gio.js';
+import {PayloadServer, receivePayload, refusePayload, sendPayload} from '../net/payload.js';
+import {sanitizeFileName} from '../protocol/fileName.js';
+import {PACKET_SHARE_REQUEST, PACKET_SHARE_UPDATE} from '../protocol/limits.js';
+import {makePacket, Packet} from '../protocol/packet.js';
+import {ShareError, ShareRequest, fileShareRequest, parseShareRequest} from '../protocol/share.js';
+import {Device} from './device.js';
+import {Engine, EngineError} from './engine.js';
+import {certificateFromPem} from './identity/certificate.js';
+import {PartialFile} from './receiveFile.js';
+
+/** Each threaded transfer holds one of GLib's shared worker threads: run at most this many at once. */
+const MAX_CONCURRENT_TRANSFERS = 4;
+
+export type TransferState = 'active' | 'done' | 'failed' | 'cancelled';
+
+export interface TransferInfo {
+    id: string;
+    deviceId: string;
+    deviceName: string;
+    direction: 'in' | 'out';
+    state: TransferState;
+    /** Received: final paths; sent: the local paths. */
+    files: string[];
+    /** Name of the file being moved now. */
+    current: string;
+    fileIndex: number;
+    numberOfFiles: number;
+    bytes: number;
+    totalBytes: number;
+    error: string;
+}
+
+export interface ShareOptions {
+    /** Ferry's receive folder; empty: the XDG Download folder. */
+    receiveDirectory?: string;
+    /** Devices whose files are refused. */
+    receiveDisabled?: string[];
+}
+
+export type ShareEvents = {
+    transfer: [TransferInfo];
+    text: [Device, string];
+    url: [Device, string];
+    log: [string];
+};
+
+class Semaphore {
+    private waiting: (() => void)[] = [];
+    private active = 0;
+
+    constructor(private readonly limit: number) {}
+
+    async run<T>(job: () => Promise<T>): Promise<T> {
+        if (this.active >= this.limit)
+            await new Promise<void>(resolve => this.waiting.push(resolve));
+        this.active++;
+        try {
+            return await job();
+        } finally {
+            this.active--;
+            this.waiting.shift()?.();
+        }
+    }
+}
+
+class Transfer {
+    readonly info: TransferInfo;
+    readonly cancellable = new Gio.Cancellable();
+    private lastEmit = 0;
+
+    constructor(private readonly service: ShareService, device: Device, direction: 'in' | 'out',
+        numberOfFiles: number, totalBytes: number) {
+        this.info = {id: (GLib.uuid_string_random() ?? '').replace(/-/g, '').slice(0, 16), deviceId: device.id,
+            deviceName: device.name, direction, state: 'active', files: [], current: '', fileIndex: 0,
+            numberOfFiles, bytes: 0, totalBytes, error: ''};
+    }
+
+    /** Throttled to a few updates a second; state changes always go out. */
+    update(force = false): void {
+        const now = GLib.get_monotonic_time();
+        if (!force && now - this.lastEmit < 250_000)
+            return;
+        this.lastEmit = now;
+        this.service.emit('transfer', {...this.info, files: [...this.info.files]});
+    }
+
+    end(state: TransferState, error = ''): void {
+        if (this.info.state !== 'active')
+            return;
+        this.info.state = state;
+        this.info.error = error;
+        this.update(true);
+        this.service.forget(this);
+    }
+}
+
+interface IncomingBatch {
+    transfer: Transfer;
+    /** Bytes of the files finished so far. */
+    doneBytes: number;
+}
+
+export class ShareService extends Emitter<ShareEvents> {
+    private readonly transfers = new Map<string, Transfer>();
+    private readonly incoming = new Map<string, IncomingBatch>();
+    private readonly queues = new Map<string, Promise<void>>();
+    private readonly slots = new Semaphore(MAX_CONCURRENT_TRANSFERS);
+    private offPacket: (() => void) | null = null;
+
+    constructor(private readonly engine: Engine, private readonly options: ShareOptions = {}) {
+        super();
+        this.offPacket = engine.on('packet', (device, packet) => this.onPacket(device, packet));
+    }
+
+    destroy(): void {
+        this.offPacket?.();
+        this.offPacket = null;
+        for (const t of [...this.transfers.values()])
+            this.cancel(t.info.id);
+        this.disconnectAll();
+    }
+
+    forget(t: Transfer): void {
+        this.transfers.delete(t.info.id);
+        for (const [id, batch] of this.incoming) {
+            if (batch.transfer === t)
+                this.incoming.delete(id);
+        }
+    }
+
+    list(): TransferInfo[] {
+        return [...this.transfers.values()].map(t => ({...t.info}));
+    }
+
+    cancel(id: string): boolean {
+        const t = this.transfers.get(id);
+        if (!t)
+            return false;
+        t.cancellable.cancel();
+        return true;
+    }
+
+    private receiveDirectory(device: Device): string {
+        return device.trusted?.receiveDirectory || this.options.receiveDirectory ||
+            GLib.get_user_special_dir(GLib.UserDirectory.DIRECTORY_DOWNLOAD) ||
+            GLib.build_filenamev([GLib.get_home_dir(), 'Downloads']);
+    }
+
+    private receiveAllowed(device: Device): boolean {
+        return device.trusted?.receiveFiles !== false && !(this.options.receiveDisabled ?? []).includes(device.id);
+    }
+
+    /** Runs jobs of one device one after another, as peers send files strictly in sequence. */
+    private enqueue(device: Device, job: () => Promise<void>): void {
+        const prev = this.queues.get(device.id) ?? Promise.resolve();
+        const next = prev.then(job).catch(e => this.emit('log', `${device.name}: ${errorMessage(e)}`));
+        this.queues.set(device.id, next);
+    }
+
+    private onPacket(device: Device, packet: Packet): void {
+        if (packet.type !== PACKET_SHARE_REQUEST && packet.type !== PACKET_SHARE_UPDATE)
+            return;
+        let request: ShareRequest;
+        try {
+            request = parseShareRequest(packet);
+        } catch (e) {
+            this.emit('log', `${device.name}: refused a share request: ${e instanceof ShareError ? e.message : errorMessage(e)}`);
+            return;
+        }
+        switch (request.kind) {
+        case 'text':
+            this.emit('log', `text from ${device.name}: ${request.text}`);
+            this.emit('text', device, request.text);
+            break;
+        case 'url':
+            this.emit('log', `link from ${device.name}: ${request.url}`);
+            this.emit('url', device, request.url);
+            break;
+        case 'update': {
+            const batch = this.incoming.get(device.id);
+            if (batch) {
+                batch.transfer.info.numberOfFiles = request.numberOfFiles ?? batch.transfer.info.numberOfFiles;
+                batch.transfer.info.totalBytes = request.totalPayloadSize ?? batch.transfer.info.totalBytes;
+                batch.transfer.update(true);
+            }
+            break;
+        }
+        case 'file': {
+            const address = device.link?.remoteAddress;
+            if (!address)
+                return;
+            if (!this.receiveAllowed(device)) {
+                this.emit('log', `${device.name}: refused "${request.filename}": receiving files from this device is off`);
+                refusePayload(address, request.port).catch(() => undefined);
+                return;
+            }
+            this.enqueue(device, () => this.receiveFile(device, address, request));
+        }
+        }
+    }
+
+    private batchFor(device: Device, r: Extract<ShareRequest, {kind: 'file'}>): IncomingBatch {
+        let batch = this.incoming.get(device.id);
+        if (!batch || batch.transfer.info.state !== 'active') {
+            const transfer = new Transfer(this, device, 'in', r.numberOfFiles ?? 1,
+                r.totalPayloadSize ?? Math.max(r.size, 0));
+            this.transfers.set(transfer.info.id, transfer);
+            batch = {transfer, doneBytes: 0};
+            this.incoming.set(device.id, batch);
+        }
+        return batch;
+    }
+
+    private async receiveFile(device: Device, address: Gio.InetAddress, r: Extract<ShareRequest, {kind: 'file'}>): Promise<void> {
+        const batch = this.batchFor(device, r);
+        const t = batch.transfer;
+        const name = sanitizeFileName(r.filename);
+        t.info.current = name;
+        t.info.fileIndex = t.info.files.length;
+        t.update(true);
+        const identity = this.engine.identity;
+        const pem = device.trusted?.certificatePem;
+        const peerCertificate = pem ? certificateFromPem(pem) : null;
+        if (!identity || !peerCertificate) {
+            t.end('failed', `${device.name} is not paired`);
+            return;
+        }
+        const dir = this.receiveDirectory(device);
+        let partial: PartialFile | null = null;
+        try {
+            partial = await PartialFile.create(dir);
+            const p = partial;
+            await this.slots.run(() => receivePayload({
+                address, port: r.port, size: r.size, out: p.stream, cancellable: t.cancellable,
+                certificate: identity.certificate, peerCertificate,
+                onProgress: bytes => {
+                    t.info.bytes = batch.doneBytes + bytes;
+                    t.update();
+                },
+            }));
+            const written = p.stream.tell();
+            const finalPath = await partial.finish(name, r.lastModified);
+            partial = null;
+            batch.doneBytes += written;
+            t.info.bytes = batch.doneBytes;
+            t.info.files.push(finalPath);
+            this.emit('log', `received ${finalPath} (${written} bytes) from ${device.name}`);
+            if (t.info.files.length >= t.info.numberOfFiles)
+                t.end('done');
+            else
+                t.update(true);
+        } catch (e) {
+            const cancelled = isCancelled(e) && t.cancellable.is_cancelled();
+            const reason = cancelled ? 'cancelled' : `${name}: ${errorMessage(e)}`;
+            this.emit('log', `receiving from ${device.name} failed: ${reason}`);
+            t.end(cancelled ? 'cancelled' : 'failed', reason);
+        } finally {
+            await partial?.discard().catch(e => this.emit('log', `could not remove ${partial?.path}: ${errorMessage(e)}`));
+        }
+    }
+
+    private deviceForSending(query: string): Device {
+        const device = this.engine.findDevice(query);
+        if (!device.paired)
+            throw new EngineError(`${device.name} is not paired`);
+        if (!device.reachable || !device.link)
+            throw new EngineError(`${device.name} is not reachable`);
+        const caps = device.incomingCapabilities;
+        if (caps.length > 0 && !caps.includes(PACKET_SHARE_REQUEST))
+            throw new EngineError(`${device.name} does not accept shares`);
+        return device;
+    }
+
+    async sendText(query: string, text: string): Promise<void> {
+        const device = this.deviceForSending(query);
+        await device.link!.send(makePacket(PACKET_SHARE_REQUEST, {text}));
+    }
+
+    async sendUrl(query: string, url: string): Promise<void> {
+        const device = this.deviceForSending(query);
+        await device.link!.send(makePacket(PACKET_SHARE_REQUEST, {url}));
+    }
+
+    /**
+     * Sends files (paths or file:// URIs) as one batch. Returns the transfer at once; its end
+     * is reported through 'transfer' events. Throws for files that cannot be sent.
+     */
+    async sendFiles(query: string, paths: string[]): Promise<TransferInfo> {
+        const device = this.deviceForSending(query);
+        if (paths.length === 0)
+            throw new EngineError('no files to send');
+        const files: {file: Gio.File; path: string; size: number; mtime: number; name: string}[] = [];
+        for (const p of paths) {
+            const file = p.startsWith('file://') ? Gio.File.new_for_uri(p) : Gio.File.new_for_path(p);
+            const path = file.get_path();
+            if (!path || (!p.startsWith('file://') && /^[a-z][a-z0-9+.-]*:\/\//i.test(p)))
+                throw new EngineError(`${p}: only local files can be sent`);
+            let info: Gio.FileInfo;
+            try {
+                info = await file.query_info_async('standard::type,standard::size,time::modified,time::modified-usec',
+                    Gio.FileQueryInfoFlags.NONE, GLib.PRIORITY_DEFAULT, null);
+            } catch (e) {
+                throw new EngineError(`${path}: ${errorMessage(e)}`);
+            }
+            if (info.get_file_type() !== Gio.FileType.REGULAR)
+                throw new EngineError(`${path} is not a regular file`);
+            const mtime = info.get_attribute_uint64('time::modified') * 1000 +
+                Math.floor(info.get_attribute_uint32('time::modified-usec') / 1000);
+            files.push({file, path, size: info.get_size(), mtime, name: file.get_basename() ?? 'file'});
+        }
+        const total = files.reduce((n, f) => n + f.size, 0);
+        const t = new Transfer(this, device, 'out', files.length, total);
+        this.transfers.set(t.info.id, t);
+        t.info.files = files.map(f => f.path);
+        t.update(true);
+        this.sendBatch(device, t, files).catch(e => t.end('failed', errorMessage(e)));
+        return {...t.info};
+    }
+
+    private async sendBatch(device: Device, t: Transfer,
+        files: {file: Gio.File; path: string; size: number; mtime: number; name: string}[]): Promise<void> {
+        const identity = this.engine.identity;
+        const peerCertificate = device.trusted ? certificateFromPem(device.trusted.certificatePem) : null;
+        if (!identity || !peerCertificate)
+            throw new EngineError(`${device.name} is not paired`);
+        let done = 0;
+        for (const [i, f] of files.entries()) {
+            const link = device.link;
+            if (!link || link.closed)
+                return t.end('failed', `${device.name} disconnected`);
+            t.info.fileIndex = i;
+            t.info.current = f.name;
+            t.update(true);
+            let server: PayloadServer | null = null;
+            try {
+                const input = await f.file.read_async(GLib.PRIORITY_LOW, t.cancellable);
+                server = new PayloadServer();
+                await link.send(fileShareRequest({filename: f.name, size: f.size, port: server.port,
+                    lastModified: f.mtime, numberOfFiles: files.length, totalPayloadSize: t.info.totalBytes}));
+                const tcp = await server.accept(t.cancellable);
+                server.close();
+                server = null;
+                await this.slots.run(() => sendPayload({tcp, input, size: f.size, cancellable: t.cancellable,
+                    certificate: identity.certificate, peerCertificate,
+                    onProgress: bytes => {
+                        t.info.bytes = done + bytes;
+                        t.update();
+                    }}));
+                done += f.size;
+                t.info.bytes = done;
+                this.emit('log', `sent ${f.path} (${f.size} bytes) to ${device.name}`);
+            } catch (e) {
+                const cancelled = isCancelled(e) && t.cancellable.is_cancelled();
+                const reason = cancelled ? 'cancelled' : `${f.name}: ${errorMessage(e)}`;
+                this.emit('log', `sending to ${device.name} failed: ${reason}`);
+                return t.end(cancelled ? 'cancelled' : 'failed', reason);
+            } finally {
+                server?.close();
+            }
+        }
+        t.end('done');
+    }
+}

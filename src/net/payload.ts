@@ -1,0 +1,216 @@
+// Payload streams. Bytes never pass through JS and never move on the main thread: each copy is
+// one GIO splice with a non-pollable buffered wrapper on the TLS side, which GIO runs in a worker
+// thread. The main loop only sees the start, a low-priority progress timer and the end.
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+import {PAYLOAD_PORT_MAX, PAYLOAD_PORT_MIN} from '../protocol/limits.js';
+import {childCancellable, errorMessage, isCancelled} from './gio.js';
+import {PinPolicy, closeStream, handshake, tlsClient, tlsServer} from './tls.js';
+
+const SPLICE = Gio.OutputStreamSpliceFlags;
+const PROGRESS_MS = 100;
+/** A transfer that moves no byte for this long is abandoned. */
+export const STALL_TIMEOUT_MS = 15_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+/** How long a sender waits for the receiver to connect (kdeconnectd waits 30 s too). */
+export const ACCEPT_TIMEOUT_MS = 30_000;
+
+export class PayloadError extends Error {
+    override name = 'PayloadError';
+}
+
+export interface PayloadPeer {
+    certificate: Gio.TlsCertificate;
+    /** The device's pinned certificate. */
+    peerCertificate: Gio.TlsCertificate;
+}
+
+/**
+ * Runs `start` (a splice) while watching `position()`: reports progress, ends the splice early
+ * once `complete()` says so, and abandons it after STALL_TIMEOUT_MS without progress.
+ */
+async function watchedSplice(start: (c: Gio.Cancellable) => Promise<number>, position: () => number,
+    onProgress: (bytes: number) => void, complete: (bytes: number) => boolean, outer: Gio.Cancellable | null,
+    stallMs: number): Promise<number> {
+    const {cancellable, release} = childCancellable(outer);
+    let last = -1, lastChange = GLib.get_monotonic_time(), early = false, stalled = false;
+    // a stream closed by the splice reports position 0: keep the last real figure
+    let result = -1;
+    const timer = GLib.timeout_add(GLib.PRIORITY_LOW, PROGRESS_MS, () => {
+        const pos = position();
+        const now = GLib.get_monotonic_time();
+        if (pos !== last) {
+            last = pos;
+            lastChange = now;
+            onProgress(pos);
+        }
+        if (complete(pos)) {
+            early = true;
+            cancellable.cancel();
+        } else if (now - lastChange > stallMs * 1000) {
+            stalled = true;
+            cancellable.cancel();
+        }
+        return GLib.SOURCE_CONTINUE;
+    });
+    try {
+        result = await start(cancellable);
+        return result;
+    } catch (e) {
+        if (early && isCancelled(e)) {
+            result = position();
+            return result;
+        }
+        if (stalled)
+            throw new PayloadError(`no data for ${Math.round(stallMs / 1000)} s`);
+        throw e;
+    } finally {
+        GLib.source_remove(timer);
+        release();
+        if (result >= 0)
+            onProgress(result);
+    }
+}
+
+/**
+ * Receives a payload as TLS client from the device at `address`:`port` into `out`. With a known
+ * `size` the payload is complete as soon as `size` bytes are in (some senders never close);
+ * extra bytes are cut off; fewer bytes are an error. `size` -1 reads to the end.
+ */
+export async function receivePayload(o: PayloadPeer & {
+    address: Gio.InetAddress; port: number; size: number; out: Gio.FileOutputStream;
+    cancellable: Gio.Cancellable | null; onProgress: (bytes: number) => void; stallMs?: number;
+}): Promise<number> {
+    const client = new Gio.SocketClient({enable_proxy: false, timeout: CONNECT_TIMEOUT_MS / 1000});
+    let tcp: Gio.SocketConnection;
+    try {
+        tcp = await client.connect_async(new Gio.InetSocketAddress({address: o.address, port: o.port}), o.cancellable);
+    } catch (e) {
+        if (isCancelled(e))
+            throw e;
+        throw new PayloadError(`cannot connect to the device's payload port ${o.port}: ${errorMessage(e)}`);
+    }
+    const pin: PinPolicy = {expected: o.peerCertificate};
+    const tls = tlsClient(tcp, o.certificate, pin);
+    try {
+        try {
+            await handshake(tls, o.cancellable, GLib.PRIORITY_LOW);
+        } catch (e) {
+            if (pin.mismatch)
+                throw new PayloadError('the payload connection presented another certificate than the paired one');
+            throw e;
+        }
+        if (o.size === 0)
+            return 0;
+        const input = new Gio.BufferedInputStream({base_stream: tls.input_stream, buffer_size: 64 * 1024,
+            close_base_stream: false});
+        await watchedSplice(c => o.out.splice_async(input, SPLICE.CLOSE_SOURCE, GLib.PRIORITY_LOW, c),
+            () => o.out.tell(), o.onProgress, pos => o.size >= 0 && pos >= o.size, o.cancellable, o.stallMs ?? STALL_TIMEOUT_MS);
+        const got = o.out.tell();
+        if (o.size >= 0 && got < o.size)
+            throw new PayloadError(`the device sent ${got} of ${o.size} bytes`);
+        if (o.size >= 0 && got > o.size)
+            o.out.truncate(o.size, null); // extra bytes beyond the announced size are not the file's
+        return o.size >= 0 ? o.size : got;
+    } finally {
+        await closeStream(tls, GLib.PRIORITY_LOW);
+    }
+}
+
+/** A TLS payload server on the first free port in 1739–1764. */
+export class PayloadServer {
+    private readonly listener = new Gio.SocketListener();
+    readonly port: number;
+
+    constructor() {
+        let port = 0;
+        for (let p = PAYLOAD_PORT_MIN; p <= PAYLOAD_PORT_MAX && !port; p++) {
+            try {
+                this.listener.add_inet_port(p, null);
+                port = p;
+            } catch {
+                // taken: try the next one
+            }
+        }
+        if (!port) {
+            this.listener.close();
+            throw new PayloadError(`no free payload port in ${PAYLOAD_PORT_MIN}–${PAYLOAD_PORT_MAX}`);
+        }
+        this.port = port;
+    }
+
+    /** Waits for the receiver's connection; times out after ACCEPT_TIMEOUT_MS. */
+    async accept(cancellable: Gio.Cancellable | null, timeoutMs = ACCEPT_TIMEOUT_MS): Promise<Gio.SocketConnection> {
+        const {cancellable: c, release} = childCancellable(cancellable);
+        let timedOut = false;
+        const timer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, timeoutMs, () => {
+            timedOut = true;
+            c.cancel();
+            return GLib.SOURCE_REMOVE;
+        });
+        try {
+            const [conn] = await new Promise<[Gio.SocketConnection]>((resolve, reject) => {
+                this.listener.accept_async(c, (_l, res) => {
+                    try {
+                        const [connection] = this.listener.accept_finish(res);
+                        resolve([connection]);
+                    } catch (e) {
+                        reject(e);
+                    }
+                });
+            });
+            return conn;
+        } catch (e) {
+            if (timedOut)
+                throw new PayloadError(`the device did not connect to fetch the file within ${Math.round(timeoutMs / 1000)} s`);
+            throw e;
+        } finally {
+            if (!timedOut)
+                GLib.source_remove(timer);
+            release();
+        }
+    }
+
+    close(): void {
+        this.listener.close();
+    }
+}
+
+/** Sends `size` bytes of `input` over `tcp` as TLS server, then closes the connection at once. */
+export async function sendPayload(o: PayloadPeer & {
+    tcp: Gio.SocketConnection; input: Gio.FileInputStream; size: number;
+    cancellable: Gio.Cancellable | null; onProgress: (bytes: number) => void; stallMs?: number;
+}): Promise<number> {
+    const pin: PinPolicy = {expected: o.peerCertificate};
+    const tls = tlsServer(o.tcp, o.certificate, pin);
+    try {
+        try {
+            await handshake(tls, o.cancellable, GLib.PRIORITY_LOW);
+        } catch (e) {
+            if (pin.mismatch)
+                throw new PayloadError('the receiver presented another certificate than the paired one');
+            throw e;
+        }
+        const out = new Gio.BufferedOutputStream({base_stream: tls.output_stream, buffer_size: 1024 * 1024,
+            close_base_stream: false});
+        const sent = await watchedSplice(
+            c => out.splice_async(o.input, SPLICE.CLOSE_SOURCE | SPLICE.CLOSE_TARGET, GLib.PRIORITY_LOW, c),
+            () => o.input.tell(), o.onProgress, () => false, o.cancellable, o.stallMs ?? STALL_TIMEOUT_MS);
+        if (sent !== o.size)
+            throw new PayloadError(`the file changed while it was sent (${sent} bytes instead of ${o.size})`);
+        return sent;
+    } finally {
+        await closeStream(tls, GLib.PRIORITY_LOW);
+    }
+}
+
+/** Refuses a payload the way peers expect: connect and close at once. */
+export async function refusePayload(address: Gio.InetAddress, port: number): Promise<void> {
+    try {
+        const client = new Gio.SocketClient({enable_proxy: false, timeout: 5});
+        const conn = await client.connect_async(new Gio.InetSocketAddress({address, port}), null);
+        await closeStream(conn);
+    } catch {
+        // the sender gave up already: nothing to refuse
+    }
+}

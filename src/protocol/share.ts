@@ -1,0 +1,75 @@
+// kdeconnect.share.request: what a peer may ask of us, validated before any byte is written.
+import {PACKET_SHARE_REQUEST, PAYLOAD_PORT_MAX, PAYLOAD_PORT_MIN} from './limits.js';
+import {parseBoolean, parseInteger} from './numbers.js';
+import {Packet, makePacket} from './packet.js';
+
+export interface BatchInfo {
+    numberOfFiles?: number;
+    totalPayloadSize?: number;
+}
+
+export type ShareRequest =
+    | ({kind: 'file'; filename: string; size: number; port: number; lastModified?: number; open: boolean} & BatchInfo)
+    | {kind: 'text'; text: string}
+    | {kind: 'url'; url: string}
+    | ({kind: 'update'} & BatchInfo);
+
+export class ShareError extends Error {
+    override name = 'ShareError';
+}
+
+function batchInfo(body: Record<string, unknown>): BatchInfo {
+    const info: BatchInfo = {};
+    const n = parseInteger(body.numberOfFiles);
+    if (n !== undefined && n > 0)
+        info.numberOfFiles = n;
+    const total = parseInteger(body.totalPayloadSize);
+    if (total !== undefined && total >= 0)
+        info.totalPayloadSize = total;
+    return info;
+}
+
+/** Validates a share request or update; throws ShareError with the reason for refusing it. */
+export function parseShareRequest(packet: Packet): ShareRequest {
+    const b = packet.body;
+    if (packet.type !== PACKET_SHARE_REQUEST)
+        return {kind: 'update', ...batchInfo(b)};
+    if (b.filename !== undefined && b.filename !== null) {
+        if (typeof b.filename !== 'string')
+            throw new ShareError('filename is not a string');
+        if (packet.payloadSize === undefined)
+            throw new ShareError(`"${b.filename}" comes without payloadSize`);
+        if (packet.payloadSize < -1)
+            throw new ShareError(`"${b.filename}" has a negative payloadSize`);
+        const port = packet.payloadTransferInfo?.port;
+        if (port === undefined)
+            throw new ShareError(`"${b.filename}" comes without payloadTransferInfo`);
+        if (port < PAYLOAD_PORT_MIN || port > PAYLOAD_PORT_MAX)
+            throw new ShareError(`"${b.filename}" announces payload port ${port}, outside ${PAYLOAD_PORT_MIN}–${PAYLOAD_PORT_MAX}`);
+        const lastModified = parseInteger(b.lastModified);
+        return {
+            kind: 'file', filename: b.filename, size: packet.payloadSize, port, open: parseBoolean(b.open) ?? false,
+            ...lastModified !== undefined && lastModified > 0 ? {lastModified} : {},
+            ...batchInfo(b),
+        };
+    }
+    if (typeof b.text === 'string')
+        return {kind: 'text', text: b.text};
+    if (typeof b.url === 'string') {
+        if (!/^[a-z][a-z0-9+.-]*:/i.test(b.url))
+            throw new ShareError(`"${b.url}" is not a URL`);
+        return {kind: 'url', url: b.url};
+    }
+    throw new ShareError('share request with neither filename, text nor url');
+}
+
+export function fileShareRequest(f: {filename: string; size: number; port: number; lastModified: number;
+    numberOfFiles: number; totalPayloadSize: number}): Packet {
+    const packet = makePacket(PACKET_SHARE_REQUEST, {
+        filename: f.filename, lastModified: f.lastModified, open: false,
+        numberOfFiles: f.numberOfFiles, totalPayloadSize: f.totalPayloadSize,
+    });
+    packet.payloadSize = f.size;
+    packet.payloadTransferInfo = {port: f.port};
+    return packet;
+}
