@@ -1,0 +1,200 @@
+// A scripted peer sends hostile names, short, long, vanishing and malformed shares to a real
+// `ferry serve`: nothing is written outside the receive folder, nothing is overwritten, no
+// partial or half file stays, every refusal has a reason, and the link stays up.
+import GLib from 'gi://GLib';
+import {FerryNode, HostPair} from '../lib/netns.js';
+import {requireRoot, waitDevice} from '../lib/ferry.js';
+import {Background, ROOT, check, isRoot, run} from '../lib/proc.js';
+import {readTextFile} from '../lib/certs.js';
+
+type Step = Record<string, unknown>;
+
+function file(name: unknown, size: number, send = size, extra: Record<string, unknown> = {}): Step {
+    return {packet: {type: 'kdeconnect.share.request', body: {filename: name, numberOfFiles: 1, totalPayloadSize: size},
+        payloadSize: size}, payload: {send, behaviour: 'close', ...extra}};
+}
+
+async function ls(dir: string): Promise<string[]> {
+    return (await check(['ls', '-A', dir])).split('\n').filter(Boolean).sort();
+}
+
+describe('hostile input from a paired peer', () => {
+    let hosts: HostPair;
+    let a: FerryNode;
+    let peerDir: string, recv: string, outside: string, peerId: string;
+    const originalTimeout = jasmine.DEFAULT_TIMEOUT_INTERVAL;
+
+    beforeAll(async () => {
+        jasmine.DEFAULT_TIMEOUT_INTERVAL = 120000;
+        if (!isRoot())
+            return;
+        hosts = await HostPair.create();
+        a = new FerryNode(hosts.nsA, 'Alpha');
+        recv = `${a.home}/received`;
+        outside = `${a.home}/outside`;
+        peerDir = GLib.dir_make_tmp('ferry-evil-XXXXXX') ?? '';
+        const aId = (await a.json<{id: string}>(['id'])).id;
+        const peer = JSON.parse(await check([`${ROOT}/bin/ferry`, '--config-dir', peerDir, '--identity', 'ferry', 'id', '--json'],
+            {HOME: peerDir})) as {id: string};
+        peerId = peer.id;
+        // each side already trusts the other (as after pairing)
+        const trust = (id: string, name: string, pemPath: string) => JSON.stringify({version: 1, revoked: {},
+            devices: {[id]: {name, type: 'phone', certificatePem: readTextFile(pemPath), protocolVersion: 8}}});
+        GLib.file_set_contents(`${a.configDir}/devices.json`, new TextEncoder().encode(trust(peerId, 'Evil', `${peerDir}/certificate.pem`)));
+        GLib.file_set_contents(`${peerDir}/devices.json`, new TextEncoder().encode(trust(aId, 'Alpha', `${a.configDir}/certificate.pem`)));
+        await check(['mkdir', '-p', recv, outside]);
+        await check(['sh', '-c', `echo ORIGINAL > '${outside}/link-target.txt' && echo KEEP > '${recv}/existing.txt' && ` +
+            `ln -s '${outside}/link-target.txt' '${recv}/planted.txt' && ln -s '${outside}/never.txt' '${recv}/dangling.txt'`]);
+        await a.serve(['--receive-dir', recv]);
+    });
+
+    afterAll(async () => {
+        jasmine.DEFAULT_TIMEOUT_INTERVAL = originalTimeout;
+        await a?.destroy();
+        await hosts?.destroy();
+        if (peerDir)
+            await run(['rm', '-rf', peerDir]);
+    });
+
+    async function runPeer(steps: Step[]): Promise<string> {
+        const path = `${peerDir}/scenario.json`;
+        GLib.file_set_contents(path, new TextEncoder().encode(JSON.stringify(steps)));
+        const aId = (await a.json<{id: string}>(['id'])).id;
+        const peer = new Background(['ip', 'netns', 'exec', hosts.nsB, 'gjs', '-m', `${ROOT}/build/test/peer.js`, peerDir, aId, path],
+            {HOME: peerDir});
+        const code = await peer.exited;
+        expect(code).withContext(peer.output).toBe(0);
+        return peer.output;
+    }
+
+    const hostileNames: [unknown, string | null][] = [
+        ['../outside-1.txt', 'outside-1.txt'],
+        ['../../outside-2.txt', 'outside-2.txt'],
+        ['..\\..\\outside-3.txt', 'outside-3.txt'],
+        ['./../outside-4.txt', 'outside-4.txt'],
+        ['../outside/link-target.txt', 'link-target.txt'],
+        ['/tmp/ferry-absolute-target.txt', 'ferry-absolute-target.txt'],
+        ['C:\\evil\\win.ini', 'win.ini'],
+        ['nul\u0000byte.txt', 'nulbyte.txt'],
+        ['bell\u0007\u001b[2J.txt', 'bell[2J.txt'],
+        ['new\nline.txt', 'newline.txt'],
+        ['.', 'received-file'],
+        ['..', 'received-file (1)'],
+        ['', 'received-file (2)'],
+        ['...', 'received-file (3)'],
+        ['.evil-hidden', 'evil-hidden'],
+        ['../.bashrc', 'bashrc'],
+        ['existing.txt', 'existing (1).txt'],
+        ['planted.txt', 'planted (1).txt'],
+        ['dangling.txt', 'dangling (1).txt'],
+        ['existing.txt', 'existing (2).txt'],
+        [`${'x'.repeat(300)}.txt`, null],
+        [`${'ż'.repeat(150)}.txt`, null],
+        ['rtl\u202etxt.exe', 'rtltxt.exe'],
+        ['dir/', 'received-file (4)'],
+        ['/', 'received-file (5)'],
+        ['trailing. . .', 'trailing'],
+        ['ok name.txt', 'ok name.txt'],
+        ['Zażółć gęślą jaźń.txt', 'Zażółć gęślą jaźń.txt'],
+        ['emoji 😀.txt', 'emoji 😀.txt'],
+        ['archive.tar.gz', 'archive.tar.gz'],
+        ['../archive.tar.gz', 'archive (1).tar.gz'],
+    ];
+
+    it(`keeps ${hostileNames.length} hostile names inside the receive folder without overwriting anything`, async () => {
+        if (!requireRoot(isRoot()))
+            return;
+        expect(hostileNames.length).toBeGreaterThanOrEqual(30);
+        const out = await runPeer(hostileNames.map(([n]) => file(n, 10)));
+        expect(out).toContain('link up');
+        const names = await ls(recv);
+        for (const [sent, expected] of hostileNames) {
+            if (expected)
+                expect(names).withContext(JSON.stringify(sent)).toContain(expected);
+        }
+        const long = names.filter(n => n.startsWith('xxx') || n.startsWith('żżż'));
+        expect(long.length).toBe(2);
+        for (const n of long)
+            expect(new TextEncoder().encode(n).length).toBeLessThanOrEqual(255);
+        // pre-existing entries intact
+        expect(readTextFile(`${recv}/existing.txt`)).toBe('KEEP\n');
+        expect((await check(['readlink', `${recv}/planted.txt`])).trim()).toBe(`${outside}/link-target.txt`);
+        expect(readTextFile(`${outside}/link-target.txt`)).toBe('ORIGINAL\n');
+        expect(await ls(outside)).toEqual(['link-target.txt']);
+        expect((await ls(a.home)).filter(n => n.startsWith('outside-') || n.includes('bashrc'))).toEqual([]);
+        expect(GLib.file_test('/tmp/ferry-absolute-target.txt', GLib.FileTest.EXISTS)).toBeFalse();
+        expect(names.filter(n => n.startsWith('.'))).toEqual([]);
+        // every hostile name gave exactly one new file, next to the 3 entries planted before
+        expect(names.length).withContext(names.join(" | ")).toBe(hostileNames.length + 3);
+    });
+
+    it('drops short and vanishing payloads, cuts extra bytes, and completes without waiting for close', async () => {
+        if (!requireRoot(isRoot()))
+            return;
+        const out = await runPeer([
+            file('short.bin', 1000, 500),
+            file('abort.bin', 100000, 5000, {behaviour: 'abort'}),
+            file('extra.bin', 100, 150),
+            file('held.bin', 70000, 70000, {behaviour: 'hold', holdUntilFile: `${recv}/held.bin`}),
+            file('after.bin', 20),
+        ]);
+        expect(out).toContain('step 3 file complete while held open');
+        expect(out).toContain('link up');
+        const names = await ls(recv);
+        expect(names).not.toContain('short.bin');
+        expect(names).not.toContain('abort.bin');
+        expect(names.filter(n => n.includes('partial'))).toEqual([]);
+        expect((await check(['stat', '-c', '%s', `${recv}/extra.bin`])).trim()).toBe('100');
+        expect((await check(['stat', '-c', '%s', `${recv}/held.bin`])).trim()).toBe('70000');
+        expect((await check(['stat', '-c', '%s', `${recv}/after.bin`])).trim()).toBe('20');
+        const log = a.serveProc!.output;
+        expect(log).toMatch(/short\.bin: the device sent 500 of 1000 bytes/);
+        expect(log).toMatch(/receiving from Evil failed: abort\.bin: /);
+    });
+
+    it('refuses bad ports, sizes and types with a reason and keeps the link', async () => {
+        if (!requireRoot(isRoot()))
+            return;
+        const out = await runPeer([
+            {packet: {type: 'kdeconnect.share.request', body: {filename: 'port.bin'}, payloadSize: 5, payloadTransferInfo: {port: 22}}},
+            {packet: {type: 'kdeconnect.share.request', body: {filename: 'negative.bin'}, payloadSize: -5, payloadTransferInfo: {port: 1740}}},
+            {packet: {type: 'kdeconnect.share.request', body: {filename: 42}, payloadSize: 5, payloadTransferInfo: {port: 1740}}},
+            {packet: {type: 'kdeconnect.share.request', body: {filename: 'nosize.bin'}, payloadTransferInfo: {port: 1740}}},
+            {raw: 'this is not json'},
+            {raw: '{"id":1,"type":"kdeconnect.share.request"}'},
+            {packet: {type: 'kdeconnect.unknown.thing', body: {x: 1}}},
+            {packet: {type: 'kdeconnect.share.request', body: {text: 'still talking'}}, waitMs: 500},
+        ]);
+        expect(out).toContain('link up');
+        const log = a.serveProc!.output;
+        expect(log).toMatch(/refused a share request: "port\.bin" announces payload port 22, outside 1739–1764/);
+        expect(log).toMatch(/ignored a malformed packet: packet kdeconnect\.share\.request has an invalid payloadSize/);
+        expect(log).toMatch(/refused a share request: filename is not a string/);
+        expect(log).toMatch(/refused a share request: "nosize\.bin" comes without payloadSize/);
+        expect(log).toMatch(/ignored a malformed packet: packet is not valid JSON/);
+        expect(log).toMatch(/ignored a malformed packet: packet kdeconnect\.share\.request has no body object/);
+        expect(log).toMatch(/text from Evil: still talking/);
+        const names = await ls(recv);
+        for (const n of ['port.bin', 'negative.bin', 'nosize.bin'])
+            expect(names).not.toContain(n);
+        await waitDevice(a, 'Evil', 'still paired', 5000, d => d.paired);
+    });
+
+    it('refuses shares from a device that is not paired', async () => {
+        if (!requireRoot(isRoot()))
+            return;
+        const saved = readTextFile(`${a.configDir}/devices.json`);
+        await a.stopServe();
+        GLib.file_set_contents(`${a.configDir}/devices.json`, new TextEncoder().encode('{"version":1,"devices":{},"revoked":{}}'));
+        await a.serve(['--receive-dir', recv]);
+        try {
+            await runPeer([{...file('unpaired.bin', 10), waitMs: 500}]);
+            expect(await ls(recv)).not.toContain('unpaired.bin');
+            expect(a.serveProc!.output).toMatch(/refused kdeconnect\.share\.request from an unpaired device/);
+        } finally {
+            await a.stopServe();
+            GLib.file_set_contents(`${a.configDir}/devices.json`, new TextEncoder().encode(saved));
+            await a.serve(['--receive-dir', recv]);
+        }
+    });
+});
