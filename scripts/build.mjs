@@ -22,6 +22,7 @@ const specs = dir => readdirSync(join(root, 'test', dir))
 
 await build({...common, entryPoints: {'cli/main': join(root, 'src/cli/main.ts')}, outdir: join(root, 'build')});
 await build({...common, entryPoints: {'test/peer': join(root, 'test/tools/peer.ts')}, outdir: join(root, 'build')});
+await build({...common, entryPoints: {'bench/node': join(root, 'bench/node.ts')}, outdir: join(root, 'build')});
 
 // One bundle per suite: jasmine-core (CommonJS, expects a `global`), the runner that installs
 // Jasmine's globals, then every spec file of the suite, which registers its specs as it loads.

@@ -21,7 +21,7 @@ import {verificationKey} from '../protocol/verification.js';
 import {Device, DeviceInfo} from './device.js';
 import {matchDevice} from './match.js';
 import {certificateFromPem} from './identity/certificate.js';
-import {FerryStore, TrustStore} from './identity/ferryStore.js';
+import {FerrySettings, FerryStore, TrustStore} from './identity/ferryStore.js';
 import {GSCONNECT_BUS_NAME, GSConnectStore} from './identity/gsconnectStore.js';
 import {IdentityChoice, LocalIdentity, TrustedDevice} from './identity/types.js';
 
@@ -67,6 +67,8 @@ export class Engine extends Emitter<EngineEvents> {
     stateMessage = '';
     identity: LocalIdentity | null = null;
     deviceName = '';
+    /** Ferry's own settings file (config.json), read at start. */
+    settings: FerrySettings = {};
     /** Where GSConnect's pairings were read from (for `ferry id`). */
     gsconnectDevicesFrom: string | null = null;
     readonly devices = new Map<string, Device>();
@@ -180,7 +182,8 @@ export class Engine extends Emitter<EngineEvents> {
             throw new EngineError(`no GSConnect identity in ${gsconnect.dir} (certificate.pem and private.pem)`);
         identity ??= await ferry.identity();
         this.identity = identity;
-        this.deviceName = sanitizeDeviceName(this.options.deviceName ?? await ferry.deviceName() ?? GLib.get_host_name()) || 'Ferry';
+        this.settings = await ferry.settings();
+        this.deviceName = sanitizeDeviceName(this.options.deviceName ?? this.settings.name ?? GLib.get_host_name()) || 'Ferry';
 
         const trusted: TrustedDevice[] = [];
         // GSConnect's pairings bind peers to GSConnect's certificate: they hold only with its identity.

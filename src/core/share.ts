@@ -146,13 +146,14 @@ export class ShareService extends Emitter<ShareEvents> {
     }
 
     private receiveDirectory(device: Device): string {
-        return device.trusted?.receiveDirectory || this.options.receiveDirectory ||
+        return device.trusted?.receiveDirectory || this.options.receiveDirectory || this.engine.settings.receiveDirectory ||
             GLib.get_user_special_dir(GLib.UserDirectory.DIRECTORY_DOWNLOAD) ||
             GLib.build_filenamev([GLib.get_home_dir(), 'Downloads']);
     }
 
     private receiveAllowed(device: Device): boolean {
-        return device.trusted?.receiveFiles !== false && !(this.options.receiveDisabled ?? []).includes(device.id);
+        const disabled = [...this.options.receiveDisabled ?? [], ...this.engine.settings.receiveDisabled ?? []];
+        return device.trusted?.receiveFiles !== false && !disabled.includes(device.id);
     }
 
     /** Runs jobs of one device one after another, as peers send files strictly in sequence. */

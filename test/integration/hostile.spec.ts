@@ -180,6 +180,40 @@ describe('hostile input from a paired peer', () => {
         await waitDevice(a, 'Evil', 'still paired', 5000, d => d.paired);
     });
 
+    it('refuses files politely (connect and close) when receiving from the device is switched off', async () => {
+        if (!requireRoot(isRoot()))
+            return;
+        await a.stopServe();
+        GLib.file_set_contents(`${a.configDir}/config.json`, new TextEncoder().encode(JSON.stringify({receiveDisabled: [peerId]})));
+        await a.serve(['--receive-dir', recv]);
+        try {
+            const out = await runPeer([file('switched-off.bin', 100000), {packet: {type: 'kdeconnect.share.request', body: {text: 'ok'}}, waitMs: 300}]);
+            // the refusal is a connection closed before any byte was read
+            expect(out).toMatch(/step 0 (payload error|closed)/);
+            expect(out).toContain('link up');
+            expect(await ls(recv)).not.toContain('switched-off.bin');
+            expect(a.serveProc!.output).toMatch(/refused "switched-off\.bin": receiving files from this device is off/);
+        } finally {
+            await a.stopServe();
+            GLib.unlink(`${a.configDir}/config.json`);
+            await a.serve(['--receive-dir', recv]);
+        }
+    });
+
+    it('gives up with a clear error when the receiver never fetches the file (30 s)', async () => {
+        if (!requireRoot(isRoot()))
+            return;
+        const path = `${peerDir}/unfetched.bin`;
+        await check(['sh', '-c', `head -c 1000 /dev/urandom > '${path}'`]);
+        // the scripted peer has no share service: it reads the announcement and never connects
+        const peer = runPeer([{waitMs: 34000}]);
+        await waitDevice(a, 'Evil', 'reachable', 15000, d => d.reachable);
+        const r = await a.cli(['send', 'Evil', path]);
+        expect(r.status).toBe(6);
+        expect(r.stderr).toMatch(/unfetched\.bin: the device did not connect to fetch the file within 30 s/);
+        await peer;
+    });
+
     it('refuses shares from a device that is not paired', async () => {
         if (!requireRoot(isRoot()))
             return;

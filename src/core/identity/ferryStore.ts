@@ -57,17 +57,34 @@ export class FerryStore {
         return created;
     }
 
-    async deviceName(): Promise<string | null> {
+    /** Settings of the `ferry` command (the shell extension uses GSettings instead). */
+    async settings(): Promise<FerrySettings> {
         const text = await readText(this.configPath);
         if (!text)
-            return null;
+            return {};
+        let raw: Record<string, unknown>;
         try {
-            const name = (JSON.parse(text) as {name?: unknown}).name;
-            return typeof name === 'string' && name ? name : null;
-        } catch {
-            return null;
+            raw = JSON.parse(text) as Record<string, unknown>;
+        } catch (e) {
+            console.warn(`Ferry: ignoring unreadable ${this.configPath}: ${(e as Error).message}`);
+            return {};
         }
+        const out: FerrySettings = {};
+        if (typeof raw.name === 'string' && raw.name)
+            out.name = raw.name;
+        if (typeof raw.receiveDirectory === 'string' && raw.receiveDirectory)
+            out.receiveDirectory = raw.receiveDirectory;
+        if (Array.isArray(raw.receiveDisabled))
+            out.receiveDisabled = raw.receiveDisabled.filter((v): v is string => typeof v === 'string');
+        return out;
     }
+}
+
+export interface FerrySettings {
+    name?: string;
+    receiveDirectory?: string;
+    /** Device ids whose files are refused. */
+    receiveDisabled?: string[];
 }
 
 /**

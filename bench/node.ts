@@ -1,0 +1,117 @@
+// The Ferry side of `npm run bench`: the engine and share service (the code the shell runs) in
+// one gjs process, with a 1 ms main-loop ticker, CPU and memory accounting around one transfer.
+//   gjs -m build/bench/node.js send|receive CONFIG_DIR PEER_ID RECEIVE_DIR [FILE]
+import GLib from 'gi://GLib';
+import System from 'system';
+import {Engine} from '../src/core/engine.js';
+import {ShareService, TransferInfo} from '../src/core/share.js';
+import {delay, errorMessage} from '../src/net/gio.js';
+
+class Ticker {
+    private last = GLib.get_monotonic_time();
+    private id: number;
+    private phase: 'idle' | 'handshake' | 'transfer' = 'idle';
+    readonly phases: Record<string, number[]> = {handshake: [], transfer: []};
+
+    constructor() {
+        this.id = GLib.timeout_add(GLib.PRIORITY_DEFAULT, 1, () => {
+            const now = GLib.get_monotonic_time();
+            if (this.phase !== 'idle')
+                this.phases[this.phase].push((now - this.last) / 1000);
+            this.last = now;
+            return GLib.SOURCE_CONTINUE;
+        });
+    }
+
+    enter(phase: 'handshake' | 'transfer' | 'idle'): void {
+        this.phase = phase;
+    }
+
+    stop(): void {
+        GLib.source_remove(this.id);
+    }
+
+    static stats(gaps: number[]): {p50: number; p99: number; max: number; ticks: number} {
+        const g = [...gaps].sort((x, y) => x - y);
+        const q = (p: number) => g.length ? +g[Math.min(g.length - 1, Math.floor(p * g.length))].toFixed(2) : 0;
+        return {p50: q(0.5), p99: q(0.99), max: g.length ? +g[g.length - 1].toFixed(2) : 0, ticks: g.length};
+    }
+}
+
+function readProc(path: string): string {
+    const [, data] = GLib.file_get_contents(path);
+    return new TextDecoder().decode(data);
+}
+
+function cpuSeconds(path: string): number {
+    const s = readProc(path);
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+function memKiB(field: 'VmRSS' | 'VmHWM'): number {
+    const m = new RegExp(`${field}:\\s+(\\d+)`).exec(readProc('/proc/self/status'));
+    return m ? Number(m[1]) : 0;
+}
+
+async function main(): Promise<number> {
+    const [role, configDir, peerId, receiveDir, file] = System.programArgs;
+    const engine = new Engine({configDir, identity: 'ferry', hosts: [], deviceName: 'Bench', watchGSConnect: false});
+    const share = new ShareService(engine, {receiveDirectory: receiveDir});
+    await engine.start();
+    const deadline = GLib.get_monotonic_time() + 20e6;
+    while (!engine.devices.get(peerId)?.reachable) {
+        if (GLib.get_monotonic_time() > deadline)
+            throw new Error('the peer never connected');
+        await delay(50);
+    }
+    const pid = readProc('/proc/self/stat').split(' ')[0];
+    const ticker = new Ticker();
+    const rss0 = memKiB('VmRSS');
+    let t0 = 0, tFirst = 0, cpu0 = 0, main0 = 0;
+    const done = new Promise<TransferInfo>(resolve => {
+        share.on('transfer', t => {
+            const now = GLib.get_monotonic_time();
+            if (!t0) {
+                t0 = now;
+                cpu0 = cpuSeconds('/proc/self/stat');
+                main0 = cpuSeconds(`/proc/self/task/${pid}/stat`);
+                ticker.enter('handshake');
+            }
+            if (!tFirst && t.bytes > 0) {
+                tFirst = now;
+                ticker.enter('transfer');
+            }
+            if (t.state !== 'active')
+                resolve(t);
+        });
+    });
+    print('ready');
+    if (role === 'send')
+        await share.sendFiles(peerId, [file]);
+    const t = await done;
+    const tEnd = GLib.get_monotonic_time();
+    ticker.stop();
+    const cpu = cpuSeconds('/proc/self/stat') - cpu0;
+    const mainCpu = cpuSeconds(`/proc/self/task/${pid}/stat`) - main0;
+    const gib = t.bytes / 2 ** 30;
+    print(JSON.stringify({
+        role, state: t.state, error: t.error, bytes: t.bytes,
+        seconds: (tEnd - t0) / 1e6, mbps: t.bytes / ((tEnd - t0) / 1e6) / 1e6,
+        gap_transfer_ms: Ticker.stats(ticker.phases.transfer), gap_handshake_ms: Ticker.stats(ticker.phases.handshake),
+        handshake_ms: ((tFirst || tEnd) - t0) / 1000,
+        rss_growth_mib: (memKiB('VmHWM') - rss0) / 1024,
+        cpu_s_per_gib: gib > 0 ? cpu / gib : 0, main_thread_cpu_s_per_gib: gib > 0 ? mainCpu / gib : 0,
+    }));
+    share.destroy();
+    engine.stop();
+    return t.state === 'done' ? 0 : 1;
+}
+
+const loop = new GLib.MainLoop(null, false);
+let code = 1;
+main().then(c => {
+    code = c;
+}, e => printerr(`bench: ${errorMessage(e)}`)).finally(() => loop.quit());
+loop.run();
+System.exit(code);
