@@ -74,6 +74,44 @@ class TransferWatch {
     }
 }
 
+/** Resolves with the end of the pairing with `id`, as reported through `subscribe`. */
+function pairingOutcome(subscribe: (handler: (id: string, result: string, reason: string) => void) => () => void,
+    id: string, seconds: number): Promise<{result: string; reason: string}> {
+    return new Promise((resolve, reject) => {
+        const off = subscribe((devId, result, reason) => {
+            if (devId !== id)
+                return;
+            finish();
+            resolve({result, reason});
+        });
+        let timer = GLib.timeout_add_seconds(GLib.PRIORITY_DEFAULT, seconds, () => {
+            timer = 0;
+            finish();
+            reject(new CliError(`no answer to the pairing request within ${seconds} s`, EXIT.pairing));
+            return GLib.SOURCE_REMOVE;
+        });
+        const finish = () => {
+            off();
+            if (timer)
+                GLib.source_remove(timer);
+            timer = 0;
+        };
+    });
+}
+
+/** Starts a transfer and follows its events (subscribed before it starts) until it ends. */
+async function followTransfer(progress: (t: TransferInfo) => void,
+    subscribe: (handler: (t: TransferInfo) => void) => () => void, start: () => Promise<string>): Promise<TransferInfo> {
+    const watch = new TransferWatch(progress);
+    const off = subscribe(t => watch.event(t));
+    try {
+        watch.start(await start());
+        return await watch.done;
+    } finally {
+        off();
+    }
+}
+
 function timeoutError(what: string, seconds: number): CliError {
     return new CliError(`${what} within ${seconds} s`, EXIT.device);
 }
@@ -119,35 +157,13 @@ class RemoteFace implements Face {
     }
 
     pairingOutcome(id: string, seconds: number): Promise<{result: string; reason: string}> {
-        return new Promise((resolve, reject) => {
-            const off = this.remote.subscribe('PairingFinished', ([devId, result, reason]) => {
-                if (devId !== id)
-                    return;
-                finish();
-                resolve({result: String(result), reason: String(reason)});
-            });
-            const timer = GLib.timeout_add_seconds(GLib.PRIORITY_DEFAULT, seconds, () => {
-                finish();
-                reject(new CliError(`no answer to the pairing request within ${seconds} s`, EXIT.pairing));
-                return GLib.SOURCE_REMOVE;
-            });
-            const finish = () => {
-                off();
-                GLib.source_remove(timer);
-            };
-        });
+        return pairingOutcome(handler => this.remote.subscribe('PairingFinished',
+            ([devId, result, reason]) => handler(String(devId), String(result), String(reason))), id, seconds);
     }
 
-    async sendFiles(id: string, files: string[], progress: (t: TransferInfo) => void): Promise<TransferInfo> {
-        const watch = new TransferWatch(progress);
-        const off = this.remote.subscribe('TransferChanged', ([t]) => watch.event(t as TransferInfo));
-        try {
-            const [transferId] = await this.remote.call('SendFiles', new GLib.Variant('(sas)', [id, files]));
-            watch.start(String(transferId));
-            return await watch.done;
-        } finally {
-            off();
-        }
+    sendFiles(id: string, files: string[], progress: (t: TransferInfo) => void): Promise<TransferInfo> {
+        return followTransfer(progress, handler => this.remote.subscribe('TransferChanged', ([t]) => handler(t as TransferInfo)),
+            async () => String((await this.remote.call('SendFiles', new GLib.Variant('(sas)', [id, files])))[0]));
     }
 
     async sendText(id: string, text: string): Promise<void> {
@@ -239,36 +255,13 @@ class LocalFace implements Face {
     }
 
     pairingOutcome(id: string, seconds: number): Promise<{result: string; reason: string}> {
-        return new Promise((resolve, reject) => {
-            const off = this.engine.on('pairingFinished', (devId, result, reason) => {
-                if (devId !== id)
-                    return;
-                finish();
-                resolve({result, reason});
-            });
-            const timer = GLib.timeout_add_seconds(GLib.PRIORITY_DEFAULT, seconds, () => {
-                finish();
-                reject(new CliError(`no answer to the pairing request within ${seconds} s`, EXIT.pairing));
-                return GLib.SOURCE_REMOVE;
-            });
-            const finish = () => {
-                off();
-                GLib.source_remove(timer);
-            };
-        });
+        return pairingOutcome(handler => this.engine.on('pairingFinished', handler), id, seconds);
     }
 
     async sendFiles(id: string, files: string[], progress: (t: TransferInfo) => void): Promise<TransferInfo> {
         await this.online();
-        const watch = new TransferWatch(progress);
-        const off = this.share.on('transfer', t => watch.event(t));
-        try {
-            const t = await this.share.sendFiles(id, files);
-            watch.start(t.id);
-            return await watch.done;
-        } finally {
-            off();
-        }
+        return followTransfer(progress, handler => this.share.on('transfer', handler),
+            async () => (await this.share.sendFiles(id, files)).id);
     }
 
     async sendText(id: string, text: string): Promise<void> {

@@ -72,6 +72,16 @@ async function watchedSplice(start: (c: Gio.Cancellable) => Promise<number>, pos
     }
 }
 
+async function pinnedHandshake(tls: Gio.TlsConnection, pin: PinPolicy, cancellable: Gio.Cancellable | null): Promise<void> {
+    try {
+        await handshake(tls, cancellable, GLib.PRIORITY_LOW);
+    } catch (e) {
+        if (pin.mismatch)
+            throw new PayloadError('the payload connection presented another certificate than the paired one');
+        throw e;
+    }
+}
+
 /**
  * Receives a payload as TLS client from the device at `address`:`port` into `out`. With a known
  * `size` the payload is complete as soon as `size` bytes are in (some senders never close);
@@ -93,13 +103,7 @@ export async function receivePayload(o: PayloadPeer & {
     const pin: PinPolicy = {expected: o.peerCertificate};
     const tls = tlsClient(tcp, o.certificate, pin);
     try {
-        try {
-            await handshake(tls, o.cancellable, GLib.PRIORITY_LOW);
-        } catch (e) {
-            if (pin.mismatch)
-                throw new PayloadError('the payload connection presented another certificate than the paired one');
-            throw e;
-        }
+        await pinnedHandshake(tls, pin, o.cancellable);
         if (o.size === 0)
             return 0;
         const input = new Gio.BufferedInputStream({base_stream: tls.input_stream, buffer_size: 64 * 1024,
@@ -184,13 +188,7 @@ export async function sendPayload(o: PayloadPeer & {
     const pin: PinPolicy = {expected: o.peerCertificate};
     const tls = tlsServer(o.tcp, o.certificate, pin);
     try {
-        try {
-            await handshake(tls, o.cancellable, GLib.PRIORITY_LOW);
-        } catch (e) {
-            if (pin.mismatch)
-                throw new PayloadError('the receiver presented another certificate than the paired one');
-            throw e;
-        }
+        await pinnedHandshake(tls, pin, o.cancellable);
         const out = new Gio.BufferedOutputStream({base_stream: tls.output_stream, buffer_size: 1024 * 1024,
             close_base_stream: false});
         const sent = await watchedSplice(

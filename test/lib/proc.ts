@@ -120,12 +120,14 @@ export class Background {
     async stop(): Promise<number> {
         if (this.running)
             this.proc.send_signal(15);
-        const timer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, 3000, () => {
+        let timer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, 3000, () => {
+            timer = 0;
             this.proc.force_exit();
             return GLib.SOURCE_REMOVE;
         });
         const code = await this.exited;
-        GLib.source_remove(timer);
+        if (timer)
+            GLib.source_remove(timer);
         return code;
     }
 }
