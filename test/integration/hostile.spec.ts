@@ -137,6 +137,8 @@ describe('hostile input from a paired peer', () => {
             file('extra.bin', 100, 150),
             file('held.bin', 70000, 70000, {behaviour: 'hold', holdUntilFile: `${recv}/held.bin`}),
             file('after.bin', 20),
+            {...file('unknown-size.bin', -1, 30000)},
+            file('after-unknown.bin', 5),
         ]);
         expect(out).toContain('step 3 file complete while held open');
         expect(out).toContain('link up');
@@ -147,6 +149,9 @@ describe('hostile input from a paired peer', () => {
         expect((await check(['stat', '-c', '%s', `${recv}/extra.bin`])).trim()).toBe('100');
         expect((await check(['stat', '-c', '%s', `${recv}/held.bin`])).trim()).toBe('70000');
         expect((await check(['stat', '-c', '%s', `${recv}/after.bin`])).trim()).toBe('20');
+        // payloadSize -1 (Android): read until the sender closes
+        expect((await check(['stat', '-c', '%s', `${recv}/unknown-size.bin`])).trim()).toBe('30000');
+        expect((await check(['stat', '-c', '%s', `${recv}/after-unknown.bin`])).trim()).toBe('5');
         const log = a.serveProc!.output;
         expect(log).toMatch(/short\.bin: the device sent 500 of 1000 bytes/);
         expect(log).toMatch(/receiving from Evil failed: abort\.bin: /);

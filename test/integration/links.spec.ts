@@ -132,6 +132,23 @@ describe('two Ferry engines in network namespaces', () => {
         expect((await devices(a)).find(d => d.name === 'Beta')?.paired).toBeFalse();
     });
 
+    it('time a pairing request out after 30 s on both sides when nobody answers', async () => {
+        if (!requireRoot())
+            return;
+        const [a, b] = await setUp();
+        await a.serve();
+        const serveB = await b.serve();
+        await waitDevice(a, 'Beta', 'reachable', 10000, d => d.reachable);
+        const started = Date.now();
+        const r = await a.cli(['pair', 'Beta']);
+        expect(r.status).toBe(4);
+        expect(r.stderr).toMatch(/pairing timeout: the pairing request timed out/);
+        expect(Date.now() - started).toBeGreaterThanOrEqual(29000);
+        await serveB.waitForLine(/pairing with Alpha \(\w+\) (timeout|cancelled)/);
+        expect((await devices(b)).find(d => d.name === 'Alpha')?.pairState).toBe('unpaired');
+        expect((await devices(a)).find(d => d.name === 'Beta')?.paired).toBeFalse();
+    });
+
     it('find a peer by unicast (--to) where broadcast does not pass', async () => {
         if (!requireRoot())
             return;
