@@ -13,7 +13,7 @@ npx eslint . || { echo "lint failed"; exit 1; }
 
 passed=0; failed=0; status=0
 log=$(mktemp)
-for suite in unit integration; do
+for suite in unit integration interop; do
     echo "== $suite tests"
     timeout 1200 gjs -m "build/test/$suite.js" 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}

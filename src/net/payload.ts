@@ -188,7 +188,14 @@ export async function sendPayload(o: PayloadPeer & {
     const pin: PinPolicy = {expected: o.peerCertificate};
     const tls = tlsServer(o.tcp, o.certificate, pin);
     try {
-        await pinnedHandshake(tls, pin, o.cancellable);
+        try {
+            await pinnedHandshake(tls, pin, o.cancellable);
+        } catch (e) {
+            // kdeconnectd 22.12 connects for an empty file and hangs up at once: nothing was owed
+            if (o.size === 0 && !pin.mismatch && !isCancelled(e))
+                return 0;
+            throw e;
+        }
         const out = new Gio.BufferedOutputStream({base_stream: tls.output_stream, buffer_size: 1024 * 1024,
             close_base_stream: false});
         const sent = await watchedSplice(

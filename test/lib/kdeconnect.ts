@@ -1,0 +1,111 @@
+// A real, headless kdeconnectd (Debian's kdeconnect) in a network namespace, with its own HOME,
+// its own session bus and Qt's offscreen platform, driven over its D-Bus API.
+import GLib from 'gi://GLib';
+import {Background, RunResult, check, run, waitFor} from './proc.js';
+
+const KDECONNECTD = '/usr/lib/x86_64-linux-gnu/libexec/kdeconnectd';
+
+export function haveKdeconnect(): boolean {
+    return GLib.file_test(KDECONNECTD, GLib.FileTest.IS_EXECUTABLE);
+}
+
+/** kdeconnectd's object path for a device id (characters outside [A-Za-z0-9_] become '_'). */
+function devicePath(id: string): string {
+    return `/modules/kdeconnect/devices/${id.replace(/[^A-Za-z0-9_]/g, '_')}`;
+}
+
+export class KdePeer {
+    private bus: Background | null = null;
+    private daemon: Background | null = null;
+    id = '';
+
+    private constructor(readonly ns: string, readonly name: string, readonly home: string) {}
+
+    get env(): Record<string, string> {
+        return {
+            HOME: this.home, USER: 'root', LANG: 'C.UTF-8',
+            XDG_CONFIG_HOME: `${this.home}/.config`, XDG_DATA_HOME: `${this.home}/.local/share`,
+            XDG_CACHE_HOME: `${this.home}/.cache`, XDG_RUNTIME_DIR: `${this.home}/run`,
+            DBUS_SESSION_BUS_ADDRESS: `unix:path=${this.home}/bus`, QT_QPA_PLATFORM: 'offscreen',
+            QT_LOGGING_RULES: 'kdeconnect.*.debug=true',
+        };
+    }
+
+    get downloads(): string {
+        return `${this.home}/Downloads`;
+    }
+
+    get log(): string {
+        return this.daemon?.output ?? '';
+    }
+
+    static async start(ns: string, name: string): Promise<KdePeer> {
+        const home = GLib.dir_make_tmp(`ferry-kde-${name}-XXXXXX`) ?? '';
+        const peer = new KdePeer(ns, name, home);
+        await check(['mkdir', '-p', `${home}/.config/kdeconnect`, `${home}/Downloads`, `${home}/run`]);
+        await check(['chmod', '700', `${home}/run`]);
+        GLib.file_set_contents(`${home}/.config/kdeconnect/config`, new TextEncoder().encode(`[General]\nname=${name}\n`));
+        GLib.file_set_contents(`${home}/.config/user-dirs.dirs`, new TextEncoder().encode('XDG_DOWNLOAD_DIR="$HOME/Downloads"\n'));
+        await peer.startProcesses();
+        return peer;
+    }
+
+    private async startProcesses(): Promise<void> {
+        this.bus = new Background(['ip', 'netns', 'exec', this.ns, 'dbus-daemon', '--session', '--nofork', '--nopidfile',
+            `--address=unix:path=${this.home}/bus`], this.env);
+        await waitFor('kdeconnectd\'s bus', 5000, () => GLib.file_test(`${this.home}/bus`, GLib.FileTest.EXISTS) || undefined);
+        this.daemon = new Background(['ip', 'netns', 'exec', this.ns, KDECONNECTD], this.env);
+        await waitFor('kdeconnectd on its bus', 15000, async () => {
+            const r = await this.gdbus('-d', 'org.kde.kdeconnect', '-o', '/modules/kdeconnect', '-m', 'org.kde.kdeconnect.daemon.selfId');
+            const m = /\('([^']+)',\)/.exec(r.stdout);
+            if (m)
+                this.id = m[1];
+            return m ? true : undefined;
+        });
+    }
+
+    /** Restarts kdeconnectd with the same HOME (same identity and trust). */
+    async restart(): Promise<void> {
+        await this.stopProcesses();
+        await this.startProcesses();
+    }
+
+    gdbus(...args: string[]): Promise<RunResult> {
+        return run(['gdbus', 'call', '-e', ...args], this.env);
+    }
+
+    async deviceProperty(deviceId: string, property: string): Promise<boolean> {
+        const r = await this.gdbus('-d', 'org.kde.kdeconnect', '-o', devicePath(deviceId), '-m',
+            'org.freedesktop.DBus.Properties.Get', 'org.kde.kdeconnect.device', property);
+        return r.status === 0 && r.stdout.includes('true');
+    }
+
+    async deviceCall(deviceId: string, method: string): Promise<void> {
+        await check(['gdbus', 'call', '-e', '-d', 'org.kde.kdeconnect', '-o', devicePath(deviceId), '-m',
+            `org.kde.kdeconnect.device.${method}`], this.env);
+    }
+
+    /** kdeconnect-cli with this daemon's bus. */
+    cli(...args: string[]): Promise<RunResult> {
+        return run(['kdeconnect-cli', ...args], this.env);
+    }
+
+    /** Waits for a file to be complete in Downloads (KIO writes NAME.part, then renames). */
+    waitForDownload(name: string, ms = 30000): Promise<string> {
+        const path = `${this.downloads}/${name}`;
+        return waitFor(`${path} at ${this.name}`, ms, () => GLib.file_test(path, GLib.FileTest.EXISTS) ? path : undefined);
+    }
+
+    private async stopProcesses(): Promise<void> {
+        await this.daemon?.stop();
+        await this.bus?.stop();
+        this.daemon = null;
+        this.bus = null;
+        await run(['rm', '-f', `${this.home}/bus`]);
+    }
+
+    async destroy(): Promise<void> {
+        await this.stopProcesses();
+        await run(['rm', '-rf', this.home]);
+    }
+}
