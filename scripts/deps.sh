@@ -3,7 +3,8 @@
 # Installs only what is missing; needs root (or sudo) when something is missing.
 set -euo pipefail
 RUNTIME=(gjs gir1.2-glib-2.0 glib-networking openssl libglib2.0-bin)
-TEST=(dbus dbus-bin dbus-daemon dconf-cli dconf-gsettings-backend dconf-service iproute2 python3 procps)
+TEST=(dbus dbus-bin dbus-daemon dconf-cli dconf-gsettings-backend dconf-service iproute2 python3 procps
+      kdeconnect gnome-shell-extension-gsconnect xvfb)
 case "${1:-runtime}" in
     runtime) want=("${RUNTIME[@]}") ;;
     test) want=("${RUNTIME[@]}" "${TEST[@]}") ;;
