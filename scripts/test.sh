@@ -11,6 +11,12 @@ node scripts/build.mjs || exit 1
 npx tsc --noEmit -p . || { echo "typecheck failed"; exit 1; }
 npx eslint . || { echo "lint failed"; exit 1; }
 
+# newer peers (kdeconnectd 25.04, GSConnect 62) run from a cached Debian 13 root file system
+if [ "$(id -u)" -eq 0 ] && [ -z "${FERRY_TRIXIE_ROOT:-}" ]; then
+    FERRY_TRIXIE_ROOT=$(bash scripts/rig-trixie.sh) || echo "could not build the Debian 13 test root; its tests will fail"
+    export FERRY_TRIXIE_ROOT
+fi
+
 passed=0; failed=0; status=0
 log=$(mktemp)
 for suite in unit integration interop; do

@@ -239,6 +239,9 @@ export class Engine extends Emitter<EngineEvents> {
     }
 
     private closeNetwork(): void {
+        if (this.refreshTimer)
+            GLib.source_remove(this.refreshTimer);
+        this.refreshTimer = 0;
         if (this.networkChangedId)
             Gio.NetworkMonitor.get_default().disconnect(this.networkChangedId);
         this.networkChangedId = 0;
@@ -263,6 +266,19 @@ export class Engine extends Emitter<EngineEvents> {
             device.clearPairTimer();
         this.setState('stopped', '');
         this.disconnectAll();
+    }
+
+    private refreshTimer = 0;
+
+    /** A refresh soon, once for any number of calls. */
+    private scheduleRefresh(ms = 1500): void {
+        if (this.refreshTimer || this.state !== 'running')
+            return;
+        this.refreshTimer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, ms, () => {
+            this.refreshTimer = 0;
+            this.refresh();
+            return GLib.SOURCE_REMOVE;
+        });
     }
 
     /** Announces us again on every network (and to the hosts given). */
@@ -354,6 +370,9 @@ export class Engine extends Emitter<EngineEvents> {
                 this.emit('pairingFinished', dev.id, 'cancelled', 'the device disconnected');
             }
             this.emit('log', `disconnected ${dev.name} (${dev.id})${reason ? `: ${reason}` : ''}`);
+            // peers announce themselves only at start and on network changes: announce us, so a
+            // device that dropped the link (kdeconnectd does on unpair) can come back
+            this.scheduleRefresh();
             if (!dev.paired) {
                 this.devices.delete(dev.id);
                 this.emit('deviceRemoved', dev.id);

@@ -10,13 +10,15 @@ import {
 import {subjectCommonName} from '../protocol/der.js';
 import {LINK_SETUP_TIMEOUT_MS, MAX_IDENTITY_BYTES} from '../protocol/limits.js';
 import {PacketError, encodePacket} from '../protocol/packet.js';
-import {cancelAfter, childCancellable, errorMessage, isCancelled, writeAll} from './gio.js';
+import {cancelAfter, childCancellable, delay, errorMessage, isCancelled, writeAll} from './gio.js';
 import {Link} from './link.js';
 import {PacketReader} from './packetReader.js';
 import {PinPolicy, certificateDer, closeStream, handshake, tlsClient, tlsServer} from './tls.js';
 
 /** How long the encrypted identity of protocol 8 may take after the handshake. */
 const ENCRYPTED_IDENTITY_TIMEOUT_MS = 5000;
+/** How long the TLS client waits for the server's encrypted identity before sending its own. */
+const CLIENT_IDENTITY_GRACE_MS = 250;
 
 export type LinkErrorKind = 'protocol' | 'certificate' | 'timeout' | 'io' | 'self';
 
@@ -73,8 +75,20 @@ async function secure(ctx: LinkContext, conn: Gio.TlsConnection, pin: PinPolicy,
     const {cancellable: phase, release} = childCancellable(cancellable);
     const disarm = cancelAfter(phase, ENCRYPTED_IDENTITY_TIMEOUT_MS);
     try {
-        await writeAll(conn.output_stream, encodePacket(makeIdentityPacket(own)), phase);
-        const packet = await reader.read(phase);
+        const sendOurs = () => writeAll(conn.output_stream, encodePacket(makeIdentityPacket(own)), phase);
+        let packet;
+        if (conn instanceof Gio.TlsClientConnection) {
+            // As TLS client our handshake ends first, and bytes sent at once can reach the peer
+            // with our Finished message: kdeconnectd 25.04 then never sees them. Answer its
+            // identity instead (it sends first), or speak after a moment if it does not.
+            const theirs = reader.read(phase);
+            await Promise.race([theirs.catch(() => undefined), delay(CLIENT_IDENTITY_GRACE_MS, phase)]);
+            await sendOurs();
+            packet = await theirs;
+        } else {
+            await sendOurs();
+            packet = await reader.read(phase);
+        }
         if (packet === null)
             throw new LinkError(`${plain.deviceId} closed the connection before its encrypted identity`, 'protocol', plain.deviceId);
         if (packet instanceof PacketError)

@@ -71,10 +71,10 @@ describe('reusing the identity and pairing of GSConnect', () => {
             return await gsconnect.deviceProperty(kde.id, 'Connected') && await kde.deviceProperty(gsconnect.id, 'isReachable') || undefined;
         });
         await gsconnect.pair(kde.id);
-        await waitFor('kdeconnectd to see the request', 15000, async () => await kde.deviceProperty(gsconnect.id, 'hasPairingRequests') || undefined);
+        await waitFor('kdeconnectd to see the request', 15000, async () => await kde.hasPairingRequest(gsconnect.id) || undefined);
         await kde.deviceCall(gsconnect.id, 'acceptPairing');
         await waitFor('both paired', 15000, async () =>
-            await gsconnect.deviceProperty(kde.id, 'Paired') && await kde.deviceProperty(gsconnect.id, 'isTrusted') || undefined);
+            await gsconnect.deviceProperty(kde.id, 'Paired') && await kde.isPaired(gsconnect.id) || undefined);
         await gsconnect.stop();
     });
 

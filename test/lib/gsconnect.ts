@@ -2,7 +2,7 @@
 // network namespace: its own HOME with the keyfile settings backend, a compiled copy of its
 // schema, a private Xvfb (it is a Gtk.Application) and a session bus that Ferry may share.
 import GLib from 'gi://GLib';
-import {Background, RunResult, check, run, sleep, waitFor} from './proc.js';
+import {Background, RunResult, check, run, sleep, waitFor, privateBus} from './proc.js';
 
 const GSC_DIR = '/usr/share/gnome-shell/extensions/gsconnect@andyholmes.github.io';
 const SCHEMA = '/usr/share/glib-2.0/schemas/org.gnome.Shell.Extensions.GSConnect.gschema.xml';
@@ -39,8 +39,7 @@ export class Session {
         // an abstract socket only: it lives in the namespace, and no lock file is written
         this.xvfb = new Background(['ip', 'netns', 'exec', this.ns, 'Xvfb', this.display, '-nolock', '-nolisten', 'tcp',
             '-nolisten', 'unix', '-screen', '0', '800x600x24']);
-        this.bus = new Background(['ip', 'netns', 'exec', this.ns, 'dbus-daemon', '--session', '--nofork', '--nopidfile',
-            `--address=unix:path=${this.home}/bus`], this.env);
+        this.bus = new Background(['ip', 'netns', 'exec', this.ns, ...privateBus(`${this.home}/bus`)], this.env);
         await waitFor('the session bus', 5000, () => GLib.file_test(`${this.home}/bus`, GLib.FileTest.EXISTS) || undefined);
         await sleep(500);
     }

@@ -1,7 +1,7 @@
 // A real, headless kdeconnectd (Debian's kdeconnect) in a network namespace, with its own HOME,
 // its own session bus and Qt's offscreen platform, driven over its D-Bus API.
 import GLib from 'gi://GLib';
-import {Background, RunResult, check, run, waitFor} from './proc.js';
+import {Background, RunResult, check, run, waitFor, privateBus} from './proc.js';
 
 const KDECONNECTD = '/usr/lib/x86_64-linux-gnu/libexec/kdeconnectd';
 
@@ -18,8 +18,27 @@ export class KdePeer {
     private bus: Background | null = null;
     private daemon: Background | null = null;
     id = '';
+    /** e.g. [22, 12] */
+    version: [number, number] = [0, 0];
 
-    private constructor(readonly ns: string, readonly name: string, readonly home: string) {}
+    /** `root`: a Debian root file system to run kdeconnectd from (chroot), else the host's. */
+    private constructor(readonly ns: string, readonly name: string, readonly home: string, readonly root: string | null) {}
+
+    /** argv run in the namespace (and in the root file system, with HOME mounted at the same path). */
+    wrap(argv: string[]): string[] {
+        if (!this.root)
+            return ['ip', 'netns', 'exec', this.ns, ...argv];
+        const r = this.root, h = this.home;
+        // `ip netns exec` runs us in a mount namespace of our own: these mounts end with the process
+        const mounts = `mount --make-rprivate / && mkdir -p '${r}${h}' && mount --bind '${h}' '${r}${h}' && ` +
+            `mount -t proc proc '${r}/proc' && mount --rbind /dev '${r}/dev' && exec chroot '${r}' "$@"`;
+        return ['ip', 'netns', 'exec', this.ns, 'sh', '-c', mounts, 'sh', ...argv];
+    }
+
+    /** Uses protocol 8 names (kdeconnect ≥ 23.04) or the older ones. */
+    get modern(): boolean {
+        return this.version[0] > 23 || this.version[0] === 23 && this.version[1] >= 4;
+    }
 
     get env(): Record<string, string> {
         return {
@@ -39,9 +58,9 @@ export class KdePeer {
         return this.daemon?.output ?? '';
     }
 
-    static async start(ns: string, name: string): Promise<KdePeer> {
+    static async start(ns: string, name: string, root: string | null = null): Promise<KdePeer> {
         const home = GLib.dir_make_tmp(`ferry-kde-${name}-XXXXXX`) ?? '';
-        const peer = new KdePeer(ns, name, home);
+        const peer = new KdePeer(ns, name, home, root);
         await check(['mkdir', '-p', `${home}/.config/kdeconnect`, `${home}/Downloads`, `${home}/run`]);
         await check(['chmod', '700', `${home}/run`]);
         GLib.file_set_contents(`${home}/.config/kdeconnect/config`, new TextEncoder().encode(`[General]\nname=${name}\n`));
@@ -51,10 +70,9 @@ export class KdePeer {
     }
 
     private async startProcesses(): Promise<void> {
-        this.bus = new Background(['ip', 'netns', 'exec', this.ns, 'dbus-daemon', '--session', '--nofork', '--nopidfile',
-            `--address=unix:path=${this.home}/bus`], this.env);
+        this.bus = new Background(['ip', 'netns', 'exec', this.ns, ...privateBus(`${this.home}/bus`)], this.env);
         await waitFor('kdeconnectd\'s bus', 5000, () => GLib.file_test(`${this.home}/bus`, GLib.FileTest.EXISTS) || undefined);
-        this.daemon = new Background(['ip', 'netns', 'exec', this.ns, KDECONNECTD], this.env);
+        this.daemon = new Background(this.wrap([this.root ? '/usr/bin/kdeconnectd' : KDECONNECTD]), this.env);
         await waitFor('kdeconnectd on its bus', 15000, async () => {
             const r = await this.gdbus('-d', 'org.kde.kdeconnect', '-o', '/modules/kdeconnect', '-m', 'org.kde.kdeconnect.daemon.selfId');
             const m = /\('([^']+)',\)/.exec(r.stdout);
@@ -62,6 +80,26 @@ export class KdePeer {
                 this.id = m[1];
             return m ? true : undefined;
         });
+        const v = /(\d+)\.(\d+)/.exec((await this.cli('--version')).stdout);
+        this.version = v ? [Number(v[1]), Number(v[2])] : [0, 0];
+    }
+
+    isPaired(deviceId: string): Promise<boolean> {
+        return this.deviceProperty(deviceId, this.modern ? 'isPaired' : 'isTrusted');
+    }
+
+    hasPairingRequest(deviceId: string): Promise<boolean> {
+        return this.deviceProperty(deviceId, this.modern ? 'isPairRequestedByPeer' : 'hasPairingRequests');
+    }
+
+    requestPairing(deviceId: string): Promise<void> {
+        return this.deviceCall(deviceId, this.modern ? 'requestPairing' : 'requestPair');
+    }
+
+    async deviceString(deviceId: string, property: string): Promise<string> {
+        const r = await this.gdbus('-d', 'org.kde.kdeconnect', '-o', devicePath(deviceId), '-m',
+            'org.freedesktop.DBus.Properties.Get', 'org.kde.kdeconnect.device', property);
+        return /'([^']*)'/.exec(r.stdout)?.[1] ?? '';
     }
 
     /** Restarts kdeconnectd with the same HOME (same identity and trust). */
@@ -87,7 +125,7 @@ export class KdePeer {
 
     /** kdeconnect-cli with this daemon's bus. */
     cli(...args: string[]): Promise<RunResult> {
-        return run(['kdeconnect-cli', ...args], this.env);
+        return run(this.wrap(['kdeconnect-cli', ...args]), this.env);
     }
 
     /** Waits for a file to be complete in Downloads (KIO writes NAME.part, then renames). */
@@ -107,5 +145,7 @@ export class KdePeer {
     async destroy(): Promise<void> {
         await this.stopProcesses();
         await run(['rm', '-rf', this.home]);
+        if (this.root)
+            await run(['rmdir', `${this.root}${this.home}`]);
     }
 }

@@ -1,7 +1,7 @@
 // Test hosts: two network namespaces joined by a veth pair, each with its own session bus and
 // its own HOME, running real `ferry` processes. Everything is created and removed by the tests.
 import GLib from 'gi://GLib';
-import {Background, FERRY, RunResult, check, run, sleep, waitFor} from './proc.js';
+import {Background, FERRY, RunResult, check, privateBus, run, sleep, waitFor} from './proc.js';
 
 let counter = 0;
 
@@ -74,8 +74,7 @@ export class FerryNode {
     }
 
     async startBus(): Promise<void> {
-        this.bus = new Background(this.exec(['dbus-daemon', '--session', '--nofork', '--nopidfile',
-            `--address=unix:path=${this.home}/bus`]), this.env);
+        this.bus = new Background(this.exec(privateBus(`${this.home}/bus`)), this.env);
         await waitFor('the session bus socket', 5000, () => GLib.file_test(`${this.home}/bus`, GLib.FileTest.EXISTS) || undefined);
     }
 

@@ -131,3 +131,17 @@ export class Background {
         return code;
     }
 }
+
+/**
+ * argv for a private session bus at `socket` that activates no services: a bus with the usual
+ * service folders would start the host's kdeconnectd or GSConnect when a test calls them early.
+ */
+export function privateBus(socket: string): string[] {
+    const config = `${socket}.conf`;
+    const xml = '<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" ' +
+        '"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">\n<busconfig><type>session</type>' +
+        `<listen>unix:path=${socket}</listen><policy context="default"><allow send_destination="*" eavesdrop="true"/>` +
+        '<allow eavesdrop="true"/><allow own="*"/></policy></busconfig>\n';
+    GLib.file_set_contents(config, new TextEncoder().encode(xml));
+    return ['dbus-daemon', `--config-file=${config}`, '--nofork', '--nopidfile'];
+}
