@@ -236,6 +236,8 @@ export class Engine extends Emitter<EngineEvents> {
         this.networkChangedId = monitor.connect('network-changed', () => this.refresh());
         this.setState('running', `listening on TCP ${this.tcpPort}`);
         this.refresh();
+        // the first broadcast is easily lost while a fresh network comes up: say it once more
+        this.scheduleRefresh(3000);
     }
 
     private closeNetwork(): void {
