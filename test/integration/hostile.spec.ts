@@ -46,7 +46,7 @@ describe('hostile input from a paired peer', () => {
         await check(['sh', '-c', `echo ORIGINAL > '${outside}/link-target.txt' && echo KEEP > '${recv}/existing.txt' && ` +
             `ln -s '${outside}/link-target.txt' '${recv}/planted.txt' && ln -s '${outside}/never.txt' '${recv}/dangling.txt'`]);
         await a.serve(['--receive-dir', recv]);
-    });
+    }, 300000);
 
     afterAll(async () => {
         jasmine.DEFAULT_TIMEOUT_INTERVAL = originalTimeout;

@@ -3,14 +3,10 @@
 import GLib from 'gi://GLib';
 import {FerryNode, HostPair} from '../lib/netns.js';
 import {pairBoth, requireRoot, waitDevice} from '../lib/ferry.js';
-import {check, isRoot, run, waitFor} from '../lib/proc.js';
+import {check, isRoot, run, sha256, waitFor} from '../lib/proc.js';
 
 interface Transfer {
     id: string; state: string; bytes: number; totalBytes: number; direction: string;
-}
-
-async function sha256(path: string): Promise<string> {
-    return (await check(['sha256sum', path])).split(' ')[0];
 }
 
 async function mtime(path: string): Promise<string> {
@@ -45,7 +41,7 @@ describe('sharing between two Ferry engines', () => {
         await pairBoth(a, b);
         await waitDevice(b, 'Alpha', 'paired', 5000, d => d.paired && d.reachable);
         ready = true;
-    });
+    }, 300000);
 
     afterAll(async () => {
         jasmine.DEFAULT_TIMEOUT_INTERVAL = originalTimeout;

@@ -5,25 +5,13 @@ import GLib from 'gi://GLib';
 import {HostPair} from '../lib/netns.js';
 import {GSConnectPeer, Session, haveGSConnect} from '../lib/gsconnect.js';
 import {KdePeer, haveKdeconnect} from '../lib/kdeconnect.js';
-import {Background, FERRY, check, isRoot, run, waitFor} from '../lib/proc.js';
+import {Background, FERRY, check, isRoot, run, sha256, waitFor} from '../lib/proc.js';
+import {requirePrerequisite} from '../lib/ferry.js';
 
 interface Dev {id: string; name: string; paired: boolean; reachable: boolean; trustedBy: string}
 
-function prerequisites(): boolean {
-    const missing = !isRoot() ? 'root (network namespaces)' : !haveKdeconnect() ? 'kdeconnect'
-        : !haveGSConnect() ? 'gnome-shell-extension-gsconnect and xvfb' : null;
-    if (!missing)
-        return true;
-    if (GLib.getenv('CI'))
-        fail(`the interoperability tests need ${missing}`);
-    else
-        pending(`needs ${missing}`);
-    return false;
-}
-
-async function sha256(path: string): Promise<string> {
-    return (await check(['sha256sum', path])).split(' ')[0];
-}
+const prerequisites = () => requirePrerequisite(!isRoot() ? 'root (network namespaces)' : !haveKdeconnect() ? 'kdeconnect'
+    : !haveGSConnect() ? 'gnome-shell-extension-gsconnect and xvfb' : null);
 
 describe('reusing the identity and pairing of GSConnect', () => {
     let hosts: HostPair;
@@ -48,7 +36,7 @@ describe('reusing the identity and pairing of GSConnect', () => {
         await session.start();
         gsconnect = new GSConnectPeer(session, 'Desk');
         kde = await KdePeer.start(hosts.nsB, 'Plasma');
-    });
+    }, 300000);
 
     afterAll(async () => {
         jasmine.DEFAULT_TIMEOUT_INTERVAL = originalTimeout;

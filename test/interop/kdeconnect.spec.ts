@@ -2,9 +2,9 @@
 // another network namespace: discovery, pairing both ways, files and text both ways.
 import GLib from 'gi://GLib';
 import {FerryNode, HostPair} from '../lib/netns.js';
-import {devices, waitDevice} from '../lib/ferry.js';
+import {devices, requirePrerequisite, waitDevice} from '../lib/ferry.js';
 import {KdePeer, haveKdeconnect} from '../lib/kdeconnect.js';
-import {check, isRoot, run, waitFor} from '../lib/proc.js';
+import {check, isRoot, run, sha256, waitFor} from '../lib/proc.js';
 
 interface PeerKind {
     label: string;
@@ -28,20 +28,7 @@ for (const kind of KINDS)
     describeKind(kind);
 
 function describeKind(kind: PeerKind): void {
-    function prerequisites(): boolean {
-        const missing = !isRoot() ? 'root (network namespaces)' : kind.available();
-        if (!missing)
-            return true;
-        if (GLib.getenv('CI'))
-            fail(`the interoperability tests need ${missing}`);
-        else
-            pending(`needs ${missing}`);
-        return false;
-    }
-
-    async function sha256(path: string): Promise<string> {
-        return (await check(['sha256sum', path])).split(' ')[0];
-    }
+    const prerequisites = () => requirePrerequisite(!isRoot() ? 'root (network namespaces)' : kind.available());
 
     describe(`interoperability with ${kind.label}`, () => {
         let hosts: HostPair;
@@ -61,7 +48,7 @@ function describeKind(kind: PeerKind): void {
             ferryId = (await ferry.json<{id: string}>(['id'])).id;
             kde = await KdePeer.start(hosts.nsB, 'Plasma', kind.root());
             await ferry.serve(['--receive-dir', recv]);
-        });
+        }, 300000);
 
         afterAll(async () => {
             jasmine.DEFAULT_TIMEOUT_INTERVAL = originalTimeout;

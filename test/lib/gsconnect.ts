@@ -8,9 +8,9 @@ const GSC_DIR = '/usr/share/gnome-shell/extensions/gsconnect@andyholmes.github.i
 const SCHEMA = '/usr/share/glib-2.0/schemas/org.gnome.Shell.Extensions.GSConnect.gschema.xml';
 let displays = 70;
 
-export function haveGSConnect(): boolean {
-    return GLib.file_test(`${GSC_DIR}/service/daemon.js`, GLib.FileTest.EXISTS) && GLib.file_test(SCHEMA, GLib.FileTest.EXISTS) &&
-        GLib.find_program_in_path('Xvfb') !== null;
+export function haveGSConnect(root = ''): boolean {
+    return GLib.file_test(`${root}${GSC_DIR}/service/daemon.js`, GLib.FileTest.EXISTS) &&
+        GLib.file_test(`${root}${SCHEMA}`, GLib.FileTest.EXISTS) && GLib.find_program_in_path('Xvfb') !== null;
 }
 
 /** A session in a namespace: HOME, session bus and display, for GSConnect and Ferry in turn. */
@@ -19,7 +19,8 @@ export class Session {
     private xvfb: Background | null = null;
     readonly display = `:${displays++}`;
 
-    constructor(readonly ns: string, readonly home: string) {}
+    /** `root`: a Debian root file system whose GSConnect runs instead of the host's (chroot). */
+    constructor(readonly ns: string, readonly home: string, readonly root: string | null = null) {}
 
     get env(): Record<string, string> {
         return {
@@ -32,9 +33,11 @@ export class Session {
     }
 
     async start(): Promise<void> {
-        await check(['mkdir', '-p', `${this.home}/run`, `${this.home}/schemas`, `${this.home}/.config/glib-2.0/settings`]);
+        await check(['mkdir', '-p', `${this.home}/run`, `${this.home}/schemas`, `${this.home}/.config/glib-2.0/settings`,
+            `${this.home}/Downloads`]);
+        GLib.file_set_contents(`${this.home}/.config/user-dirs.dirs`, new TextEncoder().encode('XDG_DOWNLOAD_DIR="$HOME/Downloads"\n'));
         await check(['chmod', '700', `${this.home}/run`]);
-        await check(['cp', SCHEMA, `${this.home}/schemas/`]);
+        await check(['cp', `${this.root ?? ''}${SCHEMA}`, `${this.home}/schemas/`]);
         await check(['glib-compile-schemas', `${this.home}/schemas`]);
         // an abstract socket only: it lives in the namespace, and no lock file is written
         this.xvfb = new Background(['ip', 'netns', 'exec', this.ns, 'Xvfb', this.display, '-nolock', '-nolisten', 'tcp',
@@ -46,6 +49,16 @@ export class Session {
 
     exec(argv: string[]): string[] {
         return ['ip', 'netns', 'exec', this.ns, ...argv];
+    }
+
+    /** argv run in the namespace and, with a root, inside it with HOME mounted at the same path. */
+    execInRoot(argv: string[]): string[] {
+        if (!this.root)
+            return this.exec(argv);
+        const r = this.root, h = this.home;
+        const mounts = `mount --make-rprivate / && mkdir -p '${r}${h}' && mount --bind '${h}' '${r}${h}' && ` +
+            `mount -t proc proc '${r}/proc' && mount --rbind /dev '${r}/dev' && exec chroot '${r}' "$@"`;
+        return this.exec(['sh', '-c', mounts, 'sh', ...argv]);
     }
 
     async stop(): Promise<void> {
@@ -71,7 +84,11 @@ export class GSConnectPeer {
             const id = (GLib.uuid_string_random() ?? '').replace(/-/g, '');
             GLib.file_set_contents(kf, new TextEncoder().encode(`[org/gnome/shell/extensions/gsconnect]\nname='${this.name}'\nid='${id}'\n`));
         }
-        this.daemon = new Background(this.session.exec(['gjs', `${GSC_DIR}/service/daemon.js`]), this.session.env);
+        // GSConnect ≥ 58 is an ES module (its shebang says `gjs -m`)
+        const [, head] = GLib.file_get_contents(`${this.session.root ?? ''}${GSC_DIR}/service/daemon.js`);
+        const esm = new TextDecoder().decode(head.subarray(0, 64)).includes('gjs -m');
+        this.daemon = new Background(this.session.execInRoot(['gjs', ...esm ? ['-m'] : [], `${GSC_DIR}/service/daemon.js`]),
+            this.session.env);
         await waitFor('GSConnect on the bus', 20000, async () => {
             const r = await this.gdbus('-d', 'org.freedesktop.DBus', '-o', '/org/freedesktop/DBus', '-m',
                 'org.freedesktop.DBus.NameHasOwner', 'org.gnome.Shell.Extensions.GSConnect');
@@ -105,6 +122,16 @@ export class GSConnectPeer {
         const r = await this.gdbus('-d', 'org.gnome.Shell.Extensions.GSConnect', '-o', this.devicePath(id), '-m',
             'org.freedesktop.DBus.Properties.Get', 'org.gnome.Shell.Extensions.GSConnect.Device', property);
         return r.status === 0 && r.stdout.includes('true');
+    }
+
+    get downloads(): string {
+        return `${this.session.home}/Downloads`;
+    }
+
+    /** Shares a file (a path inside the session's HOME) with a device. */
+    async shareFile(id: string, path: string): Promise<void> {
+        await check(['gdbus', 'call', '-e', '-d', 'org.gnome.Shell.Extensions.GSConnect', '-o', this.devicePath(id), '-m',
+            'org.gtk.Actions.Activate', 'shareFile', `[<('file://${path}', false)>]`, '{}'], this.session.env);
     }
 
     /** Requests pairing, or accepts the device's pending request. */

@@ -145,3 +145,7 @@ export function privateBus(socket: string): string[] {
     GLib.file_set_contents(config, new TextEncoder().encode(xml));
     return ['dbus-daemon', `--config-file=${config}`, '--nofork', '--nopidfile'];
 }
+
+export async function sha256(path: string): Promise<string> {
+    return (await check(['sha256sum', path])).split(' ')[0];
+}

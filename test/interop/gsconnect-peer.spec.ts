@@ -1,0 +1,93 @@
+// Ferry against GSConnect's real service as a peer: GSConnect 54 (Debian 12, protocol 7) and
+// GSConnect 62 (Debian 13 root file system, protocol 8): discovery, pairing, files both ways.
+import GLib from 'gi://GLib';
+import {FerryNode, HostPair} from '../lib/netns.js';
+import {requirePrerequisite, waitDevice} from '../lib/ferry.js';
+import {GSConnectPeer, Session, haveGSConnect} from '../lib/gsconnect.js';
+import {check, isRoot, run, sha256, waitFor} from '../lib/proc.js';
+
+const KINDS: {label: string; root: () => string | null; version: number}[] = [
+    {label: 'GSConnect of the host (Debian 12: 54, protocol 7)', root: () => null, version: 7},
+    {label: 'GSConnect of Debian 13 (62, protocol 8)', root: () => GLib.getenv('FERRY_TRIXIE_ROOT'), version: 8},
+];
+
+for (const kind of KINDS) {
+    describe(`interoperability with ${kind.label}`, () => {
+        let hosts: HostPair;
+        let ferry: FerryNode;
+        let session: Session;
+        let gsc: GSConnectPeer;
+        let recv = '', ferryId = '';
+        const originalTimeout = jasmine.DEFAULT_TIMEOUT_INTERVAL;
+        const missing = () => !isRoot() ? 'root (network namespaces)'
+            : kind.root() === undefined || !haveGSConnect(kind.root() ?? '') ? `${kind.label} (scripts/rig-trixie.sh, FERRY_TRIXIE_ROOT)` : null;
+        const prerequisites = () => requirePrerequisite(missing());
+
+        beforeAll(async () => {
+            jasmine.DEFAULT_TIMEOUT_INTERVAL = 120000;
+            if (missing())
+                return;
+            hosts = await HostPair.create();
+            ferry = new FerryNode(hosts.nsA, 'Ferry');
+            recv = `${ferry.home}/received`;
+            ferryId = (await ferry.json<{id: string}>(['id'])).id;
+            await ferry.serve(['--receive-dir', recv]);
+            session = new Session(hosts.nsB, GLib.dir_make_tmp('ferry-gsc-peer-XXXXXX') ?? '', kind.root());
+            await session.start();
+            gsc = new GSConnectPeer(session, 'Desk');
+            await gsc.start();
+        }, 300000);
+
+        afterAll(async () => {
+            jasmine.DEFAULT_TIMEOUT_INTERVAL = originalTimeout;
+            await gsc?.stop();
+            await session?.stop();
+            await ferry?.destroy();
+            await hosts?.destroy();
+            if (session)
+                await run(['rm', '-rf', session.home]);
+            if (session?.root)
+                await run(['rmdir', `${session.root}${session.home}`]);
+        });
+
+        it('discovers GSConnect and pairs with it', async () => {
+            if (!prerequisites())
+                return;
+            const d = await waitFor('Ferry and GSConnect to see each other', 30000, async () => {
+                const found = (await ferry.json<{id: string; reachable: boolean; protocolVersion: number}[]>(['devices']))
+                    .find(x => x.id === gsc.id && x.reachable);
+                if (!found)
+                    await gsc.refresh();
+                return found && await gsc.deviceProperty(ferryId, 'Connected') ? found : undefined;
+            });
+            expect(d.protocolVersion).toBe(kind.version);
+            const requesting = ferry.cli(['pair', 'Desk']);
+            // GSConnect accepts a pending request when its 'pair' action is activated
+            await waitDevice(ferry, 'Desk', 'waiting for the answer', 10000, x => x.pairState === 'requested');
+            await gsc.pair(ferryId);
+            const r = await requesting;
+            expect(r.status).withContext(r.stderr + gsc.log.slice(-2000)).toBe(0);
+            await waitFor('GSConnect to trust Ferry', 10000, async () => await gsc.deviceProperty(ferryId, 'Paired') || undefined);
+        });
+
+        it('sends GSConnect a file byte-exact and receives one from it', async () => {
+            if (!prerequisites())
+                return;
+            const src = `${session.home}/out`;
+            await check(['mkdir', '-p', src]);
+            await check(['sh', '-c', `head -c 2500000 /dev/urandom > '${src}/to desk ł.bin' && head -c 1500000 /dev/urandom > '${src}/to ferry.bin'`]);
+            const sent = await ferry.cli(['send', 'Desk', `${src}/to desk ł.bin`]);
+            expect(sent.status).withContext(sent.stderr).toBe(0);
+            // GSConnect writes straight to the final name: compare once the size is complete
+            const target = `${gsc.downloads}/to desk ł.bin`;
+            await waitFor('the file at GSConnect', 30000, async () =>
+                GLib.file_test(target, GLib.FileTest.EXISTS) && await sha256(target) === await sha256(`${src}/to desk ł.bin`) || undefined);
+
+            await gsc.shareFile(ferryId, `${src}/to ferry.bin`);
+            // GSConnect keeps the payload connection open: Ferry completes at the announced size
+            const got = await waitFor('the file from GSConnect', 30000, () =>
+                GLib.file_test(`${recv}/to ferry.bin`, GLib.FileTest.EXISTS) ? `${recv}/to ferry.bin` : undefined);
+            expect(await sha256(got)).toBe(await sha256(`${src}/to ferry.bin`));
+        });
+    });
+}
