@@ -129,6 +129,47 @@ function describeKind(kind: PeerKind): void {
             await ferry.serveProc!.waitForLine(/text from Plasma: Cześć from Plasma/, 10000);
         });
 
+        it('moves a 100 MiB file each way byte-exact', async () => {
+            if (!prerequisites())
+                return;
+            await waitFor('kdeconnectd to reach Ferry', 15000, async () => await kde.deviceProperty(ferryId, 'isReachable') || undefined);
+            const out = `${kde.home}/out`;
+            await check(['mkdir', '-p', out]);
+            await check(['sh', '-c', `head -c 104857600 /dev/urandom > '${src}/big to plasma.bin' && ` +
+                `head -c 104857600 /dev/urandom > '${out}/big to ferry.bin'`]);
+            const sent = await ferry.cli(['send', 'Plasma', `${src}/big to plasma.bin`]);
+            expect(sent.status).withContext(sent.stderr).toBe(0);
+            expect(await sha256(await kde.waitForDownload('big to plasma.bin', 60000))).toBe(await sha256(`${src}/big to plasma.bin`));
+            await waitFor('kdeconnectd to share with Ferry', 15000, async () => {
+                const r = await kde.cli('-d', ferryId, '--share', `${out}/big to ferry.bin`);
+                return r.status === 0 && !/No such object/.test(r.stderr) || undefined;
+            });
+            const got = await waitFor('the big file from kdeconnectd', 60000, () =>
+                GLib.file_test(`${recv}/big to ferry.bin`, GLib.FileTest.EXISTS) ? `${recv}/big to ferry.bin` : undefined);
+            expect(await sha256(got)).toBe(await sha256(`${out}/big to ferry.bin`));
+        });
+
+        it('fails a batch cleanly when kdeconnectd restarts in the middle, and sends again afterwards', async () => {
+            if (!prerequisites())
+                return;
+            for (const n of [1, 2, 3])
+                await check(['truncate', '-s', '400M', `${src}/part ${n}.bin`]);
+            const sending = ferry.cli(['send', 'Plasma', ...[1, 2, 3].map(n => `${src}/part ${n}.bin`)]);
+            await waitFor('the batch to be under way', 20000, async () =>
+                (await ferry.json<{bytes: number}[]>(['transfers'])).some(t => t.bytes > 0) || undefined);
+            await kde.restart();
+            const r = await sending;
+            expect(r.status).withContext(r.stdout).toBe(6);
+            expect(r.stderr).toMatch(/transfer failed: part \d\.bin: /);
+            expect((await check(['ls', '-A', recv])).split('\n').filter(n => n.includes('partial'))).toEqual([]);
+            await waitDevice(ferry, 'Plasma', 'paired and reachable again', 30000, x => x.paired && x.reachable);
+            await waitFor('kdeconnectd to reach Ferry', 15000, async () => await kde.deviceProperty(ferryId, 'isReachable') || undefined);
+            await check(['sh', '-c', `echo again > '${src}/again.txt'`]);
+            const again = await ferry.cli(['send', 'Plasma', `${src}/again.txt`]);
+            expect(again.status).withContext(again.stderr).toBe(0);
+            expect(await sha256(await kde.waitForDownload('again.txt'))).toBe(await sha256(`${src}/again.txt`));
+        });
+
         it('reconnects paired after kdeconnectd restarts', async () => {
             if (!prerequisites())
                 return;
@@ -146,7 +187,9 @@ function describeKind(kind: PeerKind): void {
             // kdeconnectd 22.12 drops the link on unpair; Ferry announces itself again
             await waitFor('kdeconnectd to reach Ferry again', 15000, async () => await kde.deviceProperty(ferryId, 'isReachable') || undefined);
             await kde.requestPairing(ferryId);
-            await waitDevice(ferry, 'Plasma', 'asking to pair', 15000, x => x.pairState === 'requestedByPeer');
+            const asking = await waitDevice(ferry, 'Plasma', 'asking to pair', 15000, x => x.pairState === 'requestedByPeer');
+            if (kde.modern)
+                expect((await kde.deviceString(ferryId, 'verificationKey')).toUpperCase()).toContain(asking.verificationKey);
             const r = await ferry.cli(['pair', 'Plasma']);
             expect(r.status).withContext(r.stderr).toBe(0);
             await waitFor('kdeconnectd to trust Ferry again', 10000, async () => await kde.isPaired(ferryId) || undefined)
@@ -154,6 +197,15 @@ function describeKind(kind: PeerKind): void {
                     throw new Error(`${e}\nferry: ${ferry.serveProc?.output.split('\n').slice(-25).join('\n')}\nkde: ${kde.log.split('\n').filter(l => /core|pair/i.test(l)).slice(-40).join('\n')}`);
                 });
             expect((await devices(ferry)).find(d => d.name === 'Plasma')?.paired).toBeTrue();
+        });
+
+        it('refuses kdeconnectd and says so when its certificate changes under the same id', async () => {
+            if (!prerequisites())
+                return;
+            await kde.replaceCertificate();
+            await ferry.serveProc!.waitForLine(new RegExp(`REFUSED ${kde.id}: .*certificate other than the paired one`), 30000);
+            const d = (await devices(ferry)).find(x => x.id === kde.id);
+            expect(d).toEqual(jasmine.objectContaining({paired: true, reachable: false}));
         });
     });
 }

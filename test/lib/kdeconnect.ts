@@ -108,6 +108,17 @@ export class KdePeer {
         await this.startProcesses();
     }
 
+    /** Stops kdeconnectd, gives it a new key pair under the same id (as a reinstall would), starts it. */
+    async replaceCertificate(): Promise<void> {
+        await this.stopProcesses();
+        const dir = `${this.home}/.config/kdeconnect`;
+        const type = await check(['openssl', 'pkey', '-in', `${dir}/privateKey.pem`, '-noout', '-text']);
+        const newkey = /EC|prime256v1/.test(type) ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'] : ['-newkey', 'rsa:2048'];
+        await check(['openssl', 'req', '-x509', '-new', ...newkey, '-nodes', '-sha256', '-days', '365', '-subj',
+            `/O=KDE/OU=Kde connect/CN=${this.id}`, '-keyout', `${dir}/privateKey.pem`, '-out', `${dir}/certificate.pem`]);
+        await this.startProcesses();
+    }
+
     gdbus(...args: string[]): Promise<RunResult> {
         return run(['gdbus', 'call', '-e', ...args], this.env);
     }
