@@ -2,7 +2,9 @@
 """`npm run bench`: Ferry's receive and send throughput over a veth pair between two network
 namespaces, against a blocking OpenSSL TLS pair (Python ssl) on the same wire, in the same run.
 Needs root (namespaces). Size: BENCH_SIZE_MB (default 1024); runs: BENCH_RUNS (default 3)."""
-import hashlib, json, os, shutil, statistics, subprocess, sys, tempfile, time, uuid
+import hashlib, json, os, shutil, statistics, subprocess, sys, tempfile, time
+
+import kde_peers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FERRY = os.path.join(ROOT, 'bin', 'ferry')
@@ -15,16 +17,18 @@ IP_A, IP_B = '10.214.0.1', '10.214.0.2'
 def sh(*args, **kw):
     return subprocess.run(args, check=True, capture_output=True, text=True, **kw).stdout
 
-def netns_up():
-    sh('ip', 'netns', 'add', NS_A); sh('ip', 'netns', 'add', NS_B)
-    sh('ip', 'link', 'add', NS_A + '0', 'netns', NS_A, 'type', 'veth', 'peer', 'name', NS_B + '0', 'netns', NS_B)
-    for ns, ip in ((NS_A, IP_A), (NS_B, IP_B)):
+NS_C, NS_D = TAG + 'c', TAG + 'd'
+
+def netns_up(a=NS_A, b=NS_B, ip_a=IP_A, ip_b=IP_B):
+    sh('ip', 'netns', 'add', a); sh('ip', 'netns', 'add', b)
+    sh('ip', 'link', 'add', a + '0', 'netns', a, 'type', 'veth', 'peer', 'name', b + '0', 'netns', b)
+    for ns, ip in ((a, ip_a), (b, ip_b)):
         sh('ip', '-n', ns, 'addr', 'add', ip + '/24', 'dev', ns + '0')
         sh('ip', '-n', ns, 'link', 'set', 'lo', 'up'); sh('ip', '-n', ns, 'link', 'set', ns + '0', 'up')
         sh('ip', '-n', ns, 'route', 'add', 'default', 'dev', ns + '0')
 
 def netns_down():
-    for ns in (NS_A, NS_B):
+    for ns in (NS_A, NS_B, NS_C, NS_D):
         subprocess.run(['ip', 'netns', 'del', ns], capture_output=True)
 
 def sha(path):
@@ -110,6 +114,35 @@ def run_reference(work, certs, src, digest):
 def median(rows, key):
     return statistics.median(r[key] for r in rows)
 
+def kde_rows(src, digest):
+    """kdeconnectd -> kdeconnectd on the same file: 22.12 -> 22.12 and, with the Debian 13 root, 22.12 -> 25.04.
+    The receiver is restarted before each run (a long-running 22.12 receiver slows down, see docs)."""
+    if not kde_peers.available():
+        return {}
+    netns_up(NS_C, NS_D, '10.215.0.1', '10.215.0.2')
+    rows = {}
+    kinds = [('kdeconnectd 22.12 -> 22.12', None)]
+    trixie = os.environ.get('FERRY_TRIXIE_ROOT')
+    if trixie and kde_peers.available(trixie):
+        kinds.append(('kdeconnectd 22.12 -> 25.04', trixie))
+    for label, root in kinds:
+        sender, receiver = kde_peers.Kde(NS_C, 'Sender'), kde_peers.Kde(NS_D, 'Receiver', root)
+        try:
+            sender.start(); receiver.start()
+            sender.pair_with(receiver)
+            runs = []
+            for _ in range(RUNS):
+                receiver.stop(); receiver.start()
+                kde_peers.Kde.wait(lambda: sender.dev(receiver, 'prop', 'isReachable'), 30)
+                time.sleep(1)
+                secs = sender.send_timed(receiver, src)
+                runs.append((SIZE_MB << 20) / secs / 1e6)
+                print('%s: %.0f MB/s' % (label, runs[-1]), flush=True)
+            rows[label] = runs
+        finally:
+            sender.destroy(); receiver.destroy()
+    return rows
+
 def main():
     if os.geteuid() != 0:
         sys.exit('npm run bench needs root: it runs Ferry in two network namespaces')
@@ -159,6 +192,17 @@ def main():
             print('| Ferry %s | %.0f | %.2f | %.2f / %.2f / %.2f | %.2f | %.1f | %.1f | %.2f (%.3f) |' % (
                 d, mb, mb / ref, p50, p99, mx, hs, median(rs, 'handshake_ms'), max(r['rss_growth_mib'] for r in rs),
                 median(rs, 'cpu_s_per_gib'), median(rs, 'main_thread_cpu_s_per_gib')))
+        for d in daemons:
+            d.terminate()
+        kde = kde_rows(src, digest)
+        summary['kdeconnectd'] = kde
+        if kde:
+            print('\n| kdeconnectd reference (same file, receiver restarted before each run) | MB/s median [runs] | Ferry receive / send ratio to it |')
+            print('|---|---|---|')
+            for label, runs in kde.items():
+                m = statistics.median(runs)
+                print('| %s | %.0f [%s] | %.1f / %.1f |' % (label, m, ', '.join('%.0f' % r for r in runs),
+                      median(rows['receive'], 'mbps') / m, median(rows['send'], 'mbps') / m))
         with open(os.path.join(ROOT, 'bench', 'results.json'), 'w') as f:
             json.dump(summary, f, indent=1)
     finally:

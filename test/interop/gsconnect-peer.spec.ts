@@ -89,5 +89,43 @@ for (const kind of KINDS) {
                 GLib.file_test(`${recv}/to ferry.bin`, GLib.FileTest.EXISTS) ? `${recv}/to ferry.bin` : undefined);
             expect(await sha256(got)).toBe(await sha256(`${src}/to ferry.bin`));
         });
+
+        it('sends GSConnect a batch (empty file, spaces, Polish) and a 100 MiB file, and gets 100 MiB and text from it', async () => {
+            if (!prerequisites())
+                return;
+            const src = `${session.home}/out`;
+            const names = ['empty.txt', 'z odstępami ąę.txt', 'big 100MiB.bin'];
+            const sizes = [0, 54321, 100 * 1024 * 1024];
+            for (const [i, n] of names.entries())
+                await check(['sh', '-c', `head -c ${sizes[i]} /dev/urandom > '${src}/${n}'`]);
+            await check(['sh', '-c', `head -c 104857600 /dev/urandom > '${src}/big to ferry.bin'`]);
+            const sent = await ferry.cli(['send', 'Desk', ...names.map(n => `${src}/${n}`)]);
+            expect(sent.status).withContext(sent.stderr).toBe(0);
+            for (const n of names) {
+                const target = `${gsc.downloads}/${n}`;
+                await waitFor(`${n} at GSConnect`, 60000, async () =>
+                    GLib.file_test(target, GLib.FileTest.EXISTS) && await sha256(target) === await sha256(`${src}/${n}`) || undefined);
+            }
+            await gsc.shareFile(ferryId, `${src}/big to ferry.bin`);
+            const got = await waitFor('the big file from GSConnect', 60000, () =>
+                GLib.file_test(`${recv}/big to ferry.bin`, GLib.FileTest.EXISTS) ? `${recv}/big to ferry.bin` : undefined);
+            expect(await sha256(got)).toBe(await sha256(`${src}/big to ferry.bin`));
+            await gsc.shareText(ferryId, 'Cześć from GSConnect');
+            await ferry.serveProc!.waitForLine(/text from Desk: Cześć from GSConnect/, 10000);
+        });
+
+        it('unpairs, then pairs again at GSConnect\'s request', async () => {
+            if (!prerequisites())
+                return;
+            const un = await ferry.cli(['unpair', 'Desk']);
+            expect(un.status).withContext(un.stderr).toBe(0);
+            await waitFor('GSConnect to forget Ferry', 10000, async () => await gsc.deviceProperty(ferryId, 'Paired') ? undefined : true);
+            await waitFor('GSConnect to reach Ferry', 15000, async () => await gsc.deviceProperty(ferryId, 'Connected') || undefined);
+            await gsc.pair(ferryId);
+            await waitDevice(ferry, 'Desk', 'asking to pair', 15000, x => x.pairState === 'requestedByPeer');
+            const r = await ferry.cli(['pair', 'Desk']);
+            expect(r.status).withContext(r.stderr).toBe(0);
+            await waitFor('GSConnect to trust Ferry again', 10000, async () => await gsc.deviceProperty(ferryId, 'Paired') || undefined);
+        });
     });
 }

@@ -134,6 +134,11 @@ export class GSConnectPeer {
             'org.gtk.Actions.Activate', 'shareFile', `[<('file://${path}', false)>]`, '{}'], this.session.env);
     }
 
+    async shareText(id: string, text: string): Promise<void> {
+        await check(['gdbus', 'call', '-e', '-d', 'org.gnome.Shell.Extensions.GSConnect', '-o', this.devicePath(id), '-m',
+            'org.gtk.Actions.Activate', 'shareText', `[<${new GLib.Variant('s', text).print(false)}>]`, '{}'], this.session.env);
+    }
+
     /** Requests pairing, or accepts the device's pending request. */
     async pair(id: string): Promise<void> {
         await check(['gdbus', 'call', '-e', '-d', 'org.gnome.Shell.Extensions.GSConnect', '-o', this.devicePath(id), '-m',
