@@ -63,11 +63,18 @@ for (const kind of KINDS) {
             expect(d.protocolVersion).toBe(kind.version);
             const requesting = ferry.cli(['pair', 'Desk']);
             // GSConnect accepts a pending request when its 'pair' action is activated
-            await waitDevice(ferry, 'Desk', 'waiting for the answer', 10000, x => x.pairState === 'requested');
+            const waiting = await waitDevice(ferry, 'Desk', 'waiting for the answer', 10000, x => x.pairState === 'requested');
+            // GSConnect forgets the request's timestamp once paired: compare keys while it is pending
+            const gscKey = kind.version >= 8 ? await waitFor('GSConnect to show the key', 10000, async () =>
+                await gsc.verificationKey(ferryId) || undefined) : '';
             await gsc.pair(ferryId);
             const r = await requesting;
             expect(r.status).withContext(r.stderr + gsc.log.slice(-2000)).toBe(0);
             await waitFor('GSConnect to trust Ferry', 10000, async () => await gsc.deviceProperty(ferryId, 'Paired') || undefined);
+            if (kind.version >= 8) {
+                expect(/Verification key: (\S+)/.exec(r.stdout)?.[1]).toBe(waiting.verificationKey);
+                expect(gscKey).toBe(waiting.verificationKey);
+            }
         });
 
         it('sends GSConnect a file byte-exact and receives one from it', async () => {
@@ -122,7 +129,9 @@ for (const kind of KINDS) {
             await waitFor('GSConnect to forget Ferry', 10000, async () => await gsc.deviceProperty(ferryId, 'Paired') ? undefined : true);
             await waitFor('GSConnect to reach Ferry', 15000, async () => await gsc.deviceProperty(ferryId, 'Connected') || undefined);
             await gsc.pair(ferryId);
-            await waitDevice(ferry, 'Desk', 'asking to pair', 15000, x => x.pairState === 'requestedByPeer');
+            const asking = await waitDevice(ferry, 'Desk', 'asking to pair', 15000, x => x.pairState === 'requestedByPeer');
+            if (kind.version >= 8)
+                expect(await gsc.verificationKey(ferryId)).toBe(asking.verificationKey);
             const r = await ferry.cli(['pair', 'Desk']);
             expect(r.status).withContext(r.stderr).toBe(0);
             await waitFor('GSConnect to trust Ferry again', 10000, async () => await gsc.deviceProperty(ferryId, 'Paired') || undefined);

@@ -139,6 +139,13 @@ export class GSConnectPeer {
             'org.gtk.Actions.Activate', 'shareText', `[<${new GLib.Variant('s', text).print(false)}>]`, '{}'], this.session.env);
     }
 
+    /** GSConnect ≥ 62 shows the pairing verification key in the device's EncryptionInfo. */
+    async verificationKey(id: string): Promise<string> {
+        const r = await this.gdbus('-d', 'org.gnome.Shell.Extensions.GSConnect', '-o', this.devicePath(id), '-m',
+            'org.freedesktop.DBus.Properties.Get', 'org.gnome.Shell.Extensions.GSConnect.Device', 'EncryptionInfo');
+        return /Verification key: ([0-9A-F]{8})/.exec(r.stdout)?.[1] ?? '';
+    }
+
     /** Requests pairing, or accepts the device's pending request. */
     async pair(id: string): Promise<void> {
         await check(['gdbus', 'call', '-e', '-d', 'org.gnome.Shell.Extensions.GSConnect', '-o', this.devicePath(id), '-m',
