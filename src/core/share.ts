@@ -197,7 +197,8 @@ export class ShareService extends Emitter<ShareEvents> {
                 return;
             if (!this.receiveAllowed(device)) {
                 this.emit('log', `${device.name}: refused "${request.filename}": receiving files from this device is off`);
-                refusePayload(address, request.port).catch(() => undefined);
+                if (request.port !== 0)
+                    refusePayload(address, request.port).catch(() => undefined);
                 return;
             }
             this.enqueue(device, () => this.receiveFile(device, address, request));
@@ -236,14 +237,16 @@ export class ShareService extends Emitter<ShareEvents> {
         try {
             partial = await PartialFile.create(dir);
             const p = partial;
-            await this.slots.run(() => receivePayload({
-                address, port: r.port, size: r.size, out: p.stream, cancellable: t.cancellable,
-                certificate: identity.certificate, peerCertificate,
-                onProgress: bytes => {
-                    t.info.bytes = batch.doneBytes + bytes;
-                    t.update();
-                },
-            }));
+            if (r.port !== 0) {
+                await this.slots.run(() => receivePayload({
+                    address, port: r.port, size: r.size, out: p.stream, cancellable: t.cancellable,
+                    certificate: identity.certificate, peerCertificate,
+                    onProgress: bytes => {
+                        t.info.bytes = batch.doneBytes + bytes;
+                        t.update();
+                    },
+                }));
+            }
             const written = p.stream.tell();
             const finalPath = await partial.finish(name, r.lastModified);
             partial = null;

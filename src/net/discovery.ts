@@ -101,13 +101,17 @@ export class Discovery extends Emitter<DiscoveryEvents> {
         this.emit('identity', identity, address);
     }
 
-    /** Sends `packet` to the limited broadcast, each interface's broadcast address, and `hosts`. */
+    /** Sends `packet` to each interface's broadcast address (else the limited broadcast), and `hosts`. */
     async announce(packet: Packet, hosts: Gio.InetAddress[] = []): Promise<void> {
         const socket = this.socket;
         if (!socket)
             return;
         const data = encodePacket(packet);
-        const targets = ['255.255.255.255', ...await interfaceBroadcasts()]
+        // One datagram per network: kdeconnectd 22.12 opens a connection for every copy it gets,
+        // and the limited broadcast would reach the default route's subnet a second time. The
+        // limited broadcast is the fallback where no interface has a broadcast address.
+        const subnets = await interfaceBroadcasts();
+        const targets = (subnets.length ? subnets : ['255.255.255.255'])
             .map(a => Gio.InetAddress.new_from_string(a))
             .filter((a): a is Gio.InetAddress => a !== null)
             .concat(hosts);

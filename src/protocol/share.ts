@@ -9,6 +9,7 @@ export interface BatchInfo {
 }
 
 export type ShareRequest =
+    /** `port` 0: an empty file that comes without a payload connection. */
     | ({kind: 'file'; filename: string; size: number; port: number; lastModified?: number; open: boolean} & BatchInfo)
     | {kind: 'text'; text: string}
     | {kind: 'url'; url: string}
@@ -37,6 +38,15 @@ export function parseShareRequest(packet: Packet): ShareRequest {
     if (b.filename !== undefined && b.filename !== null) {
         if (typeof b.filename !== 'string')
             throw new ShareError('filename is not a string');
+        const lastModified = parseInteger(b.lastModified);
+        const common = {
+            filename: b.filename, open: parseBoolean(b.open) ?? false,
+            ...lastModified !== undefined && lastModified > 0 ? {lastModified} : {},
+            ...batchInfo(b),
+        };
+        // kdeconnectd sends an empty file without a payload (a payload of size 0 is no payload)
+        if (!packet.payloadTransferInfo && (packet.payloadSize === undefined || packet.payloadSize === 0))
+            return {kind: 'file', size: 0, port: 0, ...common};
         if (packet.payloadSize === undefined)
             throw new ShareError(`"${b.filename}" comes without payloadSize`);
         if (packet.payloadSize < -1)
@@ -46,12 +56,7 @@ export function parseShareRequest(packet: Packet): ShareRequest {
             throw new ShareError(`"${b.filename}" comes without payloadTransferInfo`);
         if (port < PAYLOAD_PORT_MIN || port > PAYLOAD_PORT_MAX)
             throw new ShareError(`"${b.filename}" announces payload port ${port}, outside ${PAYLOAD_PORT_MIN}–${PAYLOAD_PORT_MAX}`);
-        const lastModified = parseInteger(b.lastModified);
-        return {
-            kind: 'file', filename: b.filename, size: packet.payloadSize, port, open: parseBoolean(b.open) ?? false,
-            ...lastModified !== undefined && lastModified > 0 ? {lastModified} : {},
-            ...batchInfo(b),
-        };
+        return {kind: 'file', size: packet.payloadSize, port, ...common};
     }
     if (typeof b.text === 'string')
         return {kind: 'text', text: b.text};

@@ -124,6 +124,7 @@ function describeKind(kind: PeerKind): void {
             const got = await waitFor('the file from kdeconnectd', 30000, () =>
                 GLib.file_test(`${recv}/${name}`, GLib.FileTest.EXISTS) ? `${recv}/${name}` : undefined);
             expect(await sha256(got)).toBe(await sha256(`${out}/${name}`));
+
             const t = await kde.cli('-d', ferryId, '--share-text', 'Cześć from Plasma');
             expect(t.status).withContext(t.stderr).toBe(0);
             await ferry.serveProc!.waitForLine(/text from Plasma: Cześć from Plasma/, 10000);

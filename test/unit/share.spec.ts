@@ -102,6 +102,13 @@ describe('share request validation', () => {
             numberOfFiles: 3, totalPayloadSize: 99});
     });
 
+    it('takes a file without payload and with size 0 or none as an empty file (kdeconnectd)', () => {
+        for (const size of ['', ',"payloadSize":0']) {
+            const r = parseShareRequest(decodePacket(`{"id":1,"type":"kdeconnect.share.request","body":{"filename":"e.txt"}${size}}`));
+            expect(r).toEqual(jasmine.objectContaining({kind: 'file', filename: 'e.txt', size: 0, port: 0}));
+        }
+    });
+
     it('accepts payloadSize -1 (Android) as unknown length', () => {
         const p = file('');
         p.payloadSize = -1;
