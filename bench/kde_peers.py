@@ -1,6 +1,6 @@
 """kdeconnectd peers for `npm run bench`: the kdeconnectd -> kdeconnectd reference rows.
 Each peer runs headless in a network namespace with its own HOME and a private session bus."""
-import os, re, shutil, subprocess, tempfile, time
+import hashlib, os, re, shutil, subprocess, tempfile, time
 
 KDECONNECTD = '/usr/lib/x86_64-linux-gnu/libexec/kdeconnectd'
 
@@ -121,7 +121,6 @@ class Kde:
 
 
 def sha256(path):
-    import hashlib
     h = hashlib.sha256()
     with open(path, 'rb') as f:
         for block in iter(lambda: f.read(1 << 20), b''):

@@ -2,7 +2,7 @@
 """`npm run bench`: Ferry's receive and send throughput over a veth pair between two network
 namespaces, against a blocking OpenSSL TLS pair (Python ssl) on the same wire, in the same run.
 Needs root (namespaces). Size: BENCH_SIZE_MB (default 1024); runs: BENCH_RUNS (default 3)."""
-import hashlib, json, os, shutil, statistics, subprocess, sys, tempfile, time
+import json, os, shutil, statistics, subprocess, sys, tempfile, time
 
 import kde_peers
 
@@ -31,12 +31,7 @@ def netns_down():
     for ns in (NS_A, NS_B, NS_C, NS_D):
         subprocess.run(['ip', 'netns', 'del', ns], capture_output=True)
 
-def sha(path):
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            h.update(block)
-    return h.hexdigest()
+sha = kde_peers.sha256
 
 def identity(config, home):
     return json.loads(sh(FERRY, '--config-dir', config, '--identity', 'ferry', 'id', '--json', env={**os.environ, 'HOME': home}))['id']
