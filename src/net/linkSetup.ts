@@ -82,7 +82,8 @@ async function secure(ctx: LinkContext, conn: Gio.TlsConnection, pin: PinPolicy,
             // with our Finished message: kdeconnectd 25.04 then never sees them. Answer its
             // identity instead (it sends first), or speak after a moment if it does not.
             const theirs = reader.read(phase);
-            await Promise.race([theirs.catch(() => undefined), delay(CLIENT_IDENTITY_GRACE_MS, phase)]);
+            // the grace delay must not outlive the race with a rejection nobody handles
+            await Promise.race([theirs, delay(CLIENT_IDENTITY_GRACE_MS, phase)].map(p => p.catch(() => undefined)));
             await sendOurs();
             packet = await theirs;
         } else {

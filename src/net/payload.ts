@@ -4,7 +4,7 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import {PAYLOAD_PORT_MAX, PAYLOAD_PORT_MIN} from '../protocol/limits.js';
-import {childCancellable, errorMessage, isCancelled} from './gio.js';
+import {callAsync, cancelAfter, childCancellable, errorMessage, isCancelled} from './gio.js';
 import {PinPolicy, closeStream, handshake, tlsClient, tlsServer} from './tls.js';
 
 const SPLICE = Gio.OutputStreamSpliceFlags;
@@ -146,31 +146,16 @@ export class PayloadServer {
     /** Waits for the receiver's connection; times out after ACCEPT_TIMEOUT_MS. */
     async accept(cancellable: Gio.Cancellable | null, timeoutMs = ACCEPT_TIMEOUT_MS): Promise<Gio.SocketConnection> {
         const {cancellable: c, release} = childCancellable(cancellable);
-        let timedOut = false;
-        const timer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, timeoutMs, () => {
-            timedOut = true;
-            c.cancel();
-            return GLib.SOURCE_REMOVE;
-        });
+        const disarm = cancelAfter(c, timeoutMs);
         try {
-            const [conn] = await new Promise<[Gio.SocketConnection]>((resolve, reject) => {
-                this.listener.accept_async(c, (_l, res) => {
-                    try {
-                        const [connection] = this.listener.accept_finish(res);
-                        resolve([connection]);
-                    } catch (e) {
-                        reject(e);
-                    }
-                });
-            });
+            const [conn] = await callAsync(cb => this.listener.accept_async(c, cb), res => this.listener.accept_finish(res));
             return conn;
         } catch (e) {
-            if (timedOut)
+            if (isCancelled(e) && !cancellable?.is_cancelled())
                 throw new PayloadError(`the device did not connect to fetch the file within ${Math.round(timeoutMs / 1000)} s`);
             throw e;
         } finally {
-            if (!timedOut)
-                GLib.source_remove(timer);
+            disarm();
             release();
         }
     }
