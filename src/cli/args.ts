@@ -1,4 +1,5 @@
 // Command-line parsing for `ferry`: global options, one command, its arguments.
+import {DEVICE_TYPES, DeviceType} from '../protocol/limits.js';
 
 export interface GlobalOptions {
     configDir: string | null;
@@ -6,6 +7,8 @@ export interface GlobalOptions {
     to: string[];
     protocol: number | null;
     name: string | null;
+    /** The device type we announce (desktop unless told). */
+    type: DeviceType;
     json: boolean;
     wait: number | null;
     receiveDir: string | null;
@@ -22,10 +25,10 @@ export class UsageError extends Error {
     override name = 'UsageError';
 }
 
-const WITH_VALUE = new Set(['--config-dir', '--identity', '--to', '--protocol', '--name', '--wait', '--receive-dir']);
+const WITH_VALUE = new Set(['--config-dir', '--identity', '--to', '--protocol', '--name', '--type', '--wait', '--receive-dir']);
 
 export function parseArgs(argv: string[]): ParsedArgs {
-    const options: GlobalOptions = {configDir: null, identity: 'auto', to: [], protocol: null, name: null,
+    const options: GlobalOptions = {configDir: null, identity: 'auto', to: [], protocol: null, name: null, type: 'desktop',
         json: false, wait: null, receiveDir: null, help: false};
     let command: string | null = null;
     const args: string[] = [];
@@ -68,6 +71,11 @@ export function parseArgs(argv: string[]): ParsedArgs {
             options.protocol = Number(value);
             break;
         case '--name': options.name = value ?? null; break;
+        case '--type':
+            if (!(DEVICE_TYPES as readonly string[]).includes(value ?? ''))
+                throw new UsageError(`--type takes ${DEVICE_TYPES.join(', ')}`);
+            options.type = value as DeviceType;
+            break;
         case '--receive-dir': options.receiveDir = value ?? null; break;
         case '--wait': {
             const n = Number(value);
@@ -115,6 +123,7 @@ export function usage(): string {
         '  --to HOST             also announce to HOST by unicast (repeatable)',
         '  --protocol 7|8        protocol version to speak (default 8)',
         '  --name NAME           this computer\'s device name',
+        '  --type TYPE           the device type to announce (desktop, laptop, phone, tablet, tv)',
         '  --receive-dir DIR     where received files go (default: the Downloads folder)',
         '  --json                machine-readable output',
         '  -h, --help            show help (also: ferry COMMAND --help)',

@@ -345,6 +345,7 @@ function engineOptions(p: ParsedArgs): EngineOptions {
         hosts: p.options.to,
         ...p.options.protocol ? {protocolVersion: p.options.protocol} : {},
         ...p.options.name ? {deviceName: p.options.name} : {},
+        deviceType: p.options.type,
     };
 }
 

@@ -72,7 +72,7 @@ export function identityInfo(engine: Engine): Record<string, string | number | b
     return {
         id: engine.identity?.deviceId ?? '',
         name: engine.deviceName,
-        type: 'desktop',
+        type: engine.options.deviceType ?? 'desktop',
         identitySource: engine.identity?.source ?? '',
         protocolVersion: engine.ownIdentity().protocolVersion,
         tcpPort: engine.tcpPort,

@@ -8,11 +8,12 @@ import {errorMessage, promisifyGio} from '../net/gio.js';
 import {Link} from '../net/link.js';
 import {LinkContext, LinkError, acceptIncomingLink, openOutgoingLink} from '../net/linkSetup.js';
 import {LinkListener} from '../net/listener.js';
+import {interfaceBroadcasts} from '../net/interfaces.js';
 import {certificateDer} from '../net/tls.js';
 import {subjectPublicKeyInfo} from '../protocol/der.js';
 import {Identity, OwnIdentity, makeIdentityPacket} from '../protocol/identity.js';
 import {
-    PACKET_IDENTITY, PACKET_PAIR, PACKET_SHARE_REQUEST, PACKET_SHARE_UPDATE, PAIR_TIMEOUT_MS, PROTOCOL_VERSION,
+    DeviceType, PACKET_IDENTITY, PACKET_PAIR, PACKET_SHARE_REQUEST, PACKET_SHARE_UPDATE, PAIR_TIMEOUT_MS, PROTOCOL_VERSION,
 } from '../protocol/limits.js';
 import {sanitizeDeviceName} from '../protocol/names.js';
 import {Packet, makePacket} from '../protocol/packet.js';
@@ -34,6 +35,8 @@ export interface EngineOptions {
     /** 8, or 7 to behave like an older peer. */
     protocolVersion?: number;
     deviceName?: string;
+    /** The type we announce (default desktop). */
+    deviceType?: DeviceType;
     /** GSConnect's config folder (default ~/.config/gsconnect). */
     gsconnectDir?: string;
     /** Watch the session bus for a running GSConnect (default true). */
@@ -105,7 +108,7 @@ export class Engine extends Emitter<EngineEvents> {
         return {
             deviceId: this.identity.deviceId,
             deviceName: this.deviceName,
-            deviceType: 'desktop',
+            deviceType: this.options.deviceType ?? 'desktop',
             protocolVersion: this.protocolVersion,
             incomingCapabilities: INCOMING_CAPABILITIES,
             outgoingCapabilities: OUTGOING_CAPABILITIES,
@@ -133,9 +136,14 @@ export class Engine extends Emitter<EngineEvents> {
                 this.hosts.push(...resolved);
             }
         } catch (e) {
+            if (this.cancellable.is_cancelled())
+                return;
             this.setState('failed', errorMessage(e));
             throw e;
         }
+        // stopped while loading (the shell may disable us at any moment): open nothing
+        if (this.cancellable.is_cancelled())
+            return;
         const connection = this.options.watchGSConnect === false ? null : this.sessionBus();
         if (this.identity?.source === 'gsconnect' && connection) {
             this.busWatch = Gio.bus_watch_name_on_connection(connection, GSCONNECT_BUS_NAME,
@@ -217,7 +225,7 @@ export class Engine extends Emitter<EngineEvents> {
     }
 
     private openNetwork(): void {
-        if (this.state === 'running')
+        if (this.state === 'running' || this.cancellable.is_cancelled())
             return;
         const ctx = this.linkContext();
         try {
@@ -233,7 +241,10 @@ export class Engine extends Emitter<EngineEvents> {
             return;
         }
         const monitor = Gio.NetworkMonitor.get_default();
-        this.networkChangedId = monitor.connect('network-changed', () => this.refresh());
+        this.networkChangedId = monitor.connect('network-changed', () => this.scheduleNetworkCheck());
+        interfaceBroadcasts().then(b => {
+            this.networkSignature = b.sort().join(' ');
+        }).catch(() => undefined);
         this.setState('running', `listening on TCP ${this.tcpPort}`);
         this.refresh();
         // the first broadcast is easily lost while a fresh network comes up: say it once more
@@ -244,6 +255,9 @@ export class Engine extends Emitter<EngineEvents> {
         if (this.refreshTimer)
             GLib.source_remove(this.refreshTimer);
         this.refreshTimer = 0;
+        if (this.networkCheckTimer)
+            GLib.source_remove(this.networkCheckTimer);
+        this.networkCheckTimer = 0;
         if (this.networkChangedId)
             Gio.NetworkMonitor.get_default().disconnect(this.networkChangedId);
         this.networkChangedId = 0;
@@ -271,6 +285,30 @@ export class Engine extends Emitter<EngineEvents> {
     }
 
     private refreshTimer = 0;
+    private networkCheckTimer = 0;
+    private networkSignature = '';
+
+    /**
+     * GNetworkMonitor reports "changed" for route and neighbour churn too, and kdeconnectd 22.12
+     * answers every announcement with a new connection that replaces the link under a running
+     * batch: announce again only when the set of networks really changed.
+     */
+    private scheduleNetworkCheck(): void {
+        if (this.networkCheckTimer || this.state !== 'running')
+            return;
+        this.networkCheckTimer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, 1000, () => {
+            this.networkCheckTimer = 0;
+            interfaceBroadcasts().then(b => {
+                const signature = b.sort().join(' ');
+                if (signature === this.networkSignature || this.state !== 'running')
+                    return;
+                this.networkSignature = signature;
+                this.emit('log', `networks changed: ${signature || 'none'}`);
+                this.refresh();
+            }).catch(() => undefined);
+            return GLib.SOURCE_REMOVE;
+        });
+    }
 
     /** A refresh soon, once for any number of calls. */
     private scheduleRefresh(ms = 1500): void {

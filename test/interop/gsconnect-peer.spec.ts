@@ -97,7 +97,7 @@ for (const kind of KINDS) {
             expect(await sha256(got)).toBe(await sha256(`${src}/to ferry.bin`));
         });
 
-        it('sends GSConnect a batch (empty file, spaces, Polish) and a 100 MiB file, and gets 100 MiB and text from it', async () => {
+        it('sends GSConnect a batch (empty file, spaces, Polish) and a 100 MiB file, and gets 100 MiB, three files and text from it', async () => {
             if (!prerequisites())
                 return;
             const src = `${session.home}/out`;
@@ -117,6 +117,18 @@ for (const kind of KINDS) {
             const got = await waitFor('the big file from GSConnect', 60000, () =>
                 GLib.file_test(`${recv}/big to ferry.bin`, GLib.FileTest.EXISTS) ? `${recv}/big to ferry.bin` : undefined);
             expect(await sha256(got)).toBe(await sha256(`${src}/big to ferry.bin`));
+            // GSConnect sends several files as separate shares, one after the other
+            const back = ['z gsconnect ąę.txt', 'pusty.txt', 'photo 3.jpg'];
+            const backSizes = [4321, 0, 700000];
+            for (const [i, n] of back.entries())
+                await check(['sh', '-c', `head -c ${backSizes[i]} /dev/urandom > '${src}/${n}'`]);
+            for (const n of back)
+                await gsc.shareFile(ferryId, `${src}/${n}`);
+            for (const n of back) {
+                const path = await waitFor(`${n} from GSConnect`, 30000, () =>
+                    GLib.file_test(`${recv}/${n}`, GLib.FileTest.EXISTS) ? `${recv}/${n}` : undefined);
+                expect(await sha256(path)).withContext(n).toBe(await sha256(`${src}/${n}`));
+            }
             await gsc.shareText(ferryId, 'Cześć from GSConnect');
             await ferry.serveProc!.waitForLine(/text from Desk: Cześć from GSConnect/, 10000);
         });

@@ -109,25 +109,53 @@ function describeKind(kind: PeerKind): void {
         it('receives a file and text from kdeconnectd', async () => {
             if (!prerequisites())
                 return;
-            const name = 'from plasma ż.bin';
             // inside kdeconnectd's HOME: the one folder a chroot peer shares with the host
             const out = `${kde.home}/out`;
+            const one = 'from plasma ż.bin';
             await check(['mkdir', '-p', out]);
-            await check(['sh', '-c', `head -c 3000000 /dev/urandom > '${out}/${name}'`]);
+            await check(['sh', '-c', `head -c 3000000 /dev/urandom > '${out}/${one}'`]);
             // the share plugin exists only while kdeconnectd has a link: wait for it, as a user would
             await waitFor('kdeconnectd to share with Ferry', 15000, async () => {
-                const r = await kde.cli('-d', ferryId, '--share', `${out}/${name}`);
+                const r = await kde.cli('-d', ferryId, '--share', `${out}/${one}`);
                 return r.status === 0 && !/No such object/.test(r.stderr) || undefined;
             }).catch(e => {
                 throw new Error(`${e}\nferry: ${ferry.serveProc?.output.split('\n').slice(-15).join('\n')}`);
             });
             const got = await waitFor('the file from kdeconnectd', 30000, () =>
-                GLib.file_test(`${recv}/${name}`, GLib.FileTest.EXISTS) ? `${recv}/${name}` : undefined);
-            expect(await sha256(got)).toBe(await sha256(`${out}/${name}`));
+                GLib.file_test(`${recv}/${one}`, GLib.FileTest.EXISTS) ? `${recv}/${one}` : undefined);
+            expect(await sha256(got)).toBe(await sha256(`${out}/${one}`));
 
             const t = await kde.cli('-d', ferryId, '--share-text', 'Cześć from Plasma');
             expect(t.status).withContext(t.stderr).toBe(0);
             await ferry.serveProc!.waitForLine(/text from Plasma: Cześć from Plasma/, 10000);
+        });
+
+        it('sends kdeconnectd text that it shows to its user', async () => {
+            if (!prerequisites())
+                return;
+            const bus = kde.watchBus();
+            try {
+                await waitFor('the bus monitor', 5000, () => bus.output.includes('NameAcquired') || undefined);
+                const text = 'Zażółć gęślą jaźń from Ferry';
+                const r = await ferry.cli(['send-text', 'Plasma', text]);
+                expect(r.status).withContext(r.stderr).toBe(0);
+                if (kde.modern) {
+                    // 25.04 copies it to the clipboard and says so in a notification
+                    await waitFor('kdeconnectd\'s notification', 10000, () => bus.output.includes(`string "${text}"`) || undefined)
+                        .catch(e => {
+                            throw new Error(`${e}\n${bus.output.slice(-3000)}`);
+                        });
+                    expect(bus.output).toContain('copied to clipboard');
+                } else {
+                    // 22.12 writes it to a text file that it opens, and signals shareReceived with its path
+                    const file = await waitFor('kdeconnectd\'s shareReceived', 10000, () =>
+                        /member=shareReceived\s+string "([^"]+)"/.exec(bus.output)?.[1]);
+                    const [, bytes] = GLib.file_get_contents(file);
+                    expect(new TextDecoder().decode(bytes)).toBe(text);
+                }
+            } finally {
+                await bus.stop();
+            }
         });
 
         it('moves a 100 MiB file each way byte-exact', async () => {
@@ -148,6 +176,28 @@ function describeKind(kind: PeerKind): void {
             const got = await waitFor('the big file from kdeconnectd', 60000, () =>
                 GLib.file_test(`${recv}/big to ferry.bin`, GLib.FileTest.EXISTS) ? `${recv}/big to ferry.bin` : undefined);
             expect(await sha256(got)).toBe(await sha256(`${out}/big to ferry.bin`));
+        });
+
+        it('receives a batch of 3 from kdeconnectd (an empty file last)', async () => {
+            if (!prerequisites())
+                return;
+            const out = `${kde.home}/out`;
+            // kdeconnectd (22.12 and 25.04, also to another kdeconnectd) announces an empty file
+            // without a payload and then never announces the rest of its batch: the empty file goes last, and
+            // kdeconnectd sends nothing more until it restarts (the next test restarts it)
+            const batch = ['z odstępami ąę.txt', 'photo 2.jpg', 'empty.txt'];
+            const sizes = [54321, 1000000, 0];
+            await check(['mkdir', '-p', out]);
+            for (const [i, n] of batch.entries())
+                await check(['sh', '-c', `head -c ${sizes[i]} /dev/urandom > '${out}/${n}'`]);
+            await waitFor('kdeconnectd to reach Ferry', 15000, async () => await kde.deviceProperty(ferryId, 'isReachable') || undefined);
+            await kde.shareUrls(ferryId, batch.map(n => `${out}/${n}`));
+            for (const n of batch) {
+                const path = await waitFor(`${n} from kdeconnectd`, 30000, () =>
+                    GLib.file_test(`${recv}/${n}`, GLib.FileTest.EXISTS) ? `${recv}/${n}` : undefined);
+                expect(await sha256(path)).withContext(n).toBe(await sha256(`${out}/${n}`));
+            }
+            await ferry.serveProc!.waitForLine(/transfer \S+ from Plasma done \(3\/3 files, 1054321 bytes\)/, 10000);
         });
 
         it('fails a batch cleanly when kdeconnectd restarts in the middle, and sends again afterwards', async () => {

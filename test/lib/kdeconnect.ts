@@ -26,8 +26,8 @@ export class KdePeer {
 
     /** argv run in the namespace (and in the root file system, with HOME mounted at the same path). */
     wrap(argv: string[]): string[] {
-        if (!this.root)
-            return ['ip', 'netns', 'exec', this.ns, ...argv];
+        if (!this.root) // kdeconnectd 22.12 writes received text to a file in its working directory
+            return ['ip', 'netns', 'exec', this.ns, 'sh', '-c', 'cd "$HOME" && exec "$@"', 'sh', ...argv];
         const r = this.root, h = this.home;
         // `ip netns exec` runs us in a mount namespace of our own: these mounts end with the process
         const mounts = `mount --make-rprivate / && mkdir -p '${r}${h}' && mount --bind '${h}' '${r}${h}' && ` +
@@ -132,6 +132,18 @@ export class KdePeer {
     async deviceCall(deviceId: string, method: string): Promise<void> {
         await check(['gdbus', 'call', '-e', '-d', 'org.kde.kdeconnect', '-o', devicePath(deviceId), '-m',
             `org.kde.kdeconnect.device.${method}`], this.env);
+    }
+
+    /** Shares several files as one batch (kdeconnect-cli shares only the last of several --share). */
+    async shareUrls(deviceId: string, paths: string[]): Promise<void> {
+        const urls = paths.map(p => new GLib.Variant('s', `file://${p}`).print(false)).join(', ');
+        await check(this.wrap(['gdbus', 'call', '-e', '-d', 'org.kde.kdeconnect', '-o', `${devicePath(deviceId)}/share`, '-m',
+            'org.kde.kdeconnect.device.share.shareUrls', `[${urls}]`]), this.env);
+    }
+
+    /** Every message on kdeconnectd's bus, as dbus-monitor prints them (what it shows the user goes there). */
+    watchBus(): Background {
+        return new Background(['dbus-monitor', '--address', `unix:path=${this.home}/bus`], this.env);
     }
 
     /** kdeconnect-cli with this daemon's bus. */

@@ -51,7 +51,7 @@ export class FerryNode {
     serveProc: Background | null = null;
 
     constructor(readonly ns: string, readonly name: string) {
-        this.home = GLib.dir_make_tmp(`ferry-${name}-XXXXXX`);
+        this.home = GLib.dir_make_tmp(`ferry-${name.replace(/[^A-Za-z0-9]/g, '_')}-XXXXXX`);
     }
 
     get configDir(): string {
