@@ -24,6 +24,10 @@ export default tseslint.config(
         },
     },
     {
+        files: ['test/shell/**/*.js'],
+        languageOptions: {globals: {global: 'readonly'}},
+    },
+    {
         files: ['scripts/**/*.mjs', 'eslint.config.js'],
         languageOptions: {globals: {console: 'readonly', process: 'readonly', URL: 'readonly'}},
     },

@@ -1,6 +1,6 @@
 // Bundles the TypeScript sources into readable, unminified ESM for GJS.
 import {build} from 'esbuild';
-import {readdirSync, mkdirSync, writeFileSync, chmodSync} from 'node:fs';
+import {readdirSync, mkdirSync, writeFileSync, chmodSync, cpSync} from 'node:fs';
 import {join} from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -21,13 +21,22 @@ const specs = dir => readdirSync(join(root, 'test', dir))
     .map(f => join(root, 'test', dir, f));
 
 await build({...common, entryPoints: {'cli/main': join(root, 'src/cli/main.ts')}, outdir: join(root, 'build')});
+// The extension: extension.js (shell), prefs.js (preferences process), chooser.js (GTK program).
+await build({...common, entryPoints: {
+    extension: join(root, 'src/shell/extension.ts'),
+    prefs: join(root, 'src/prefs/prefs.ts'),
+    chooser: join(root, 'src/chooser/chooser.ts'),
+}, outdir: join(root, 'build/extension')});
+cpSync(join(root, 'metadata.json'), join(root, 'build/extension/metadata.json'));
+cpSync(join(root, 'schemas'), join(root, 'build/extension/schemas'), {recursive: true});
+cpSync(join(root, 'data/icons'), join(root, 'build/extension/icons'), {recursive: true});
 await build({...common, entryPoints: {'test/peer': join(root, 'test/tools/peer.ts')}, outdir: join(root, 'build')});
 await build({...common, entryPoints: {'bench/node': join(root, 'bench/node.ts')}, outdir: join(root, 'build')});
 
 // One bundle per suite: jasmine-core (CommonJS, expects a `global`), the runner that installs
 // Jasmine's globals, then every spec file of the suite, which registers its specs as it loads.
 mkdirSync(join(root, 'build', 'test'), {recursive: true});
-for (const suite of ['unit', 'integration', 'interop']) {
+for (const suite of ['unit', 'integration', 'interop', 'shell']) {
     const entry = join(root, 'build', 'test', `.${suite}-entry.ts`);
     const lines = [`import {runSpecs} from '${join(root, 'test/lib/runner.ts')}';`];
     for (const f of specs(suite))

@@ -2,7 +2,7 @@
 # Installs the Debian packages Ferry needs: `runtime` to run it, `test` to run its test suite.
 # Installs only what is missing; needs root (or sudo) when something is missing.
 set -euo pipefail
-RUNTIME=(gjs gir1.2-glib-2.0 glib-networking openssl libglib2.0-bin)
+RUNTIME=(gjs gir1.2-glib-2.0 glib-networking openssl libglib2.0-bin gettext)
 TEST=(dbus dbus-bin dbus-daemon dconf-cli dconf-gsettings-backend dconf-service iproute2 python3 procps
       kdeconnect gnome-shell-extension-gsconnect xvfb)
 case "${1:-runtime}" in

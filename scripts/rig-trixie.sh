@@ -1,11 +1,15 @@
 #!/bin/bash
-# Builds (once) the Debian 13 root file system the interoperability tests run newer peers in:
-# kdeconnectd 25.04 (protocol 8) and GSConnect 62. Cached outside the repository, keyed by the
+# Builds (once) the Debian 13 root file system the tests run newer peers and the desktop in:
+# kdeconnectd 25.04 (protocol 8), GSConnect 62, GNOME Shell 48 (headless) and Nautilus 48 with
+# nautilus-python. Cached outside the repository, keyed by the
 # package list, so a changed list builds a new one. Prints the root's path.
 #   scripts/rig-trixie.sh            build if missing, print the path
 set -euo pipefail
 PKGS=(kdeconnect dbus dbus-daemon dbus-bin openssl gjs glib-networking libglib2.0-bin
-      gnome-shell-extension-gsconnect xvfb)
+      gnome-shell-extension-gsconnect xvfb
+      gnome-shell gnome-shell-common mutter-common dbus-user-session dconf-service dconf-gsettings-backend
+      dconf-cli gsettings-desktop-schemas libgl1-mesa-dri libegl-mesa0 libgles2 xwayland fonts-cantarell
+      adwaita-icon-theme gir1.2-gtk-4.0 gir1.2-adw-1 nautilus python3-nautilus procps)
 CACHE=${FERRY_RIG_DIR:-/var/cache/ferry-rig}
 KEY=$(printf '%s\n' "${PKGS[@]}" | sha256sum | cut -c1-12)
 ROOT=$CACHE/trixie-$KEY
@@ -23,5 +27,11 @@ unshare -m sh -c "mount --make-rprivate / && mount -t proc proc '$ROOT/proc' && 
     chroot '$ROOT' env DEBIAN_FRONTEND=noninteractive LC_ALL=C apt-get install -y -q --no-install-recommends ${PKGS[*]}" \
     >>"$ROOT.log" 2>&1 || { tail -20 "$ROOT.log" >&2; exit 1; }
 chroot "$ROOT" apt-get clean
+# the desktop's user (GNOME Shell refuses to run as root)
+chroot "$ROOT" useradd -m -u 1000 -s /bin/sh tester 2>/dev/null || true
+# older roots of this rig are superseded by this one
+for old in "$CACHE"/trixie-*; do
+    [ -d "$old" ] && [ "$old" != "$ROOT" ] && ! mount | grep -q " $old" && rm -rf "$old" "$old.log"
+done
 touch "$ROOT/.complete"
 echo "$ROOT"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The whole test suite: installs what it needs, builds, type-checks, lints, then runs the unit
-# tests and the integration tests (network namespaces: needs root, as CI has).
+# tests, the integration tests, the interoperability tests with real peers and the GNOME Shell
+# tests (network namespaces and chroots: needs root, as CI has).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh test || exit 1
@@ -19,7 +20,7 @@ fi
 
 passed=0; failed=0; status=0
 log=$(mktemp)
-for suite in unit integration interop; do
+for suite in unit integration interop shell; do
     echo "== $suite tests"
     timeout 1200 gjs -m "build/test/$suite.js" 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}

@@ -1,0 +1,134 @@
+// A real GNOME Shell 48 session, headless, in the Debian 13 root and a network namespace
+// (test/rigs/shell-desktop.sh), with Ferry's built extension and the test-only helper installed.
+// The tests talk to it over its session bus, whose socket is in the session's HOME.
+import GLib from 'gi://GLib';
+import {Background, ROOT, check, run, RunResult, waitFor} from './proc.js';
+
+export const FERRY_UUID = 'ferry@ferry-kdeconnect.github.io';
+const HELPER_UUID = 'helper@ferry.test';
+const TESTER = 1000;
+
+export interface ExtensionState {
+    state: number;
+    error: string;
+}
+
+export class Desktop {
+    private proc: Background | null = null;
+    shellPid = 0;
+
+    private constructor(readonly ns: string, readonly root: string, readonly home: string, readonly out: string) {}
+
+    /** Starts the shell with Ferry's extension (build/extension) and the helper enabled. */
+    static async start(ns: string, root: string, out: string): Promise<Desktop> {
+        const home = GLib.dir_make_tmp('ferry-desktop-XXXXXX') ?? '';
+        const desktop = new Desktop(ns, root, home, out);
+        const exts = `${home}/.local/share/gnome-shell/extensions`;
+        await check(['mkdir', '-p', exts, out]);
+        await check(['cp', '-r', `${ROOT}/build/extension`, `${exts}/${FERRY_UUID}`]);
+        await check(['glib-compile-schemas', `${exts}/${FERRY_UUID}/schemas`]);
+        await check(['cp', '-r', `${ROOT}/test/shell/${HELPER_UUID}`, `${exts}/${HELPER_UUID}`]);
+        await check(['chown', '-R', `${TESTER}:${TESTER}`, home]);
+        await check(['chmod', '700', home]);
+        desktop.proc = new Background(['ip', 'netns', 'exec', ns, 'bash', `${ROOT}/test/rigs/shell-desktop.sh`,
+            root, home, FERRY_UUID, HELPER_UUID]);
+        desktop.shellPid = await waitFor('gnome-shell to start', 30000, () => {
+            const m = /^SHELL (\d+)$/m.exec(desktop.log);
+            if (!m && !desktop.proc?.running)
+                throw new Error(`the desktop did not start:\n${desktop.log}`);
+            return m ? Number(m[1]) : undefined;
+        });
+        await waitFor('the test helper to be active', 60000, async () => {
+            if (!desktop.proc?.running)
+                throw new Error(`gnome-shell exited:\n${desktop.log.slice(-4000)}`);
+            const info = await desktop.extensionInfo(HELPER_UUID);
+            return info.state === 1 || undefined;
+        });
+        await waitFor('the shell to finish starting up', 30000, async () =>
+            await desktop.eval('Main.layoutManager._startingUp === false') === true || undefined);
+        // a session starts in the overview; a user at work sees the desktop
+        await desktop.eval('Main.overview.hide(); true');
+        return desktop;
+    }
+
+    get log(): string {
+        return this.proc?.output ?? '';
+    }
+
+    get busEnv(): Record<string, string> {
+        return {DBUS_SESSION_BUS_ADDRESS: `unix:path=${this.home}/.bus`};
+    }
+
+    /** gdbus on the session's bus, as the session's user. */
+    gdbus(...args: string[]): Promise<RunResult> {
+        return run(['setpriv', `--reuid=${TESTER}`, `--regid=${TESTER}`, '--clear-groups', 'gdbus', ...args], this.busEnv);
+    }
+
+    async call(dest: string, path: string, method: string, ...args: string[]): Promise<string> {
+        const r = await this.gdbus('call', '--session', '--dest', dest, '--object-path', path, '--method', method, ...args);
+        if (r.status !== 0)
+            throw new Error(`${method} failed: ${r.stderr.trim()}`);
+        return r.stdout;
+    }
+
+    /** Runs JavaScript in the shell (org.gnome.Shell.Eval, open in unsafe mode); returns its JSON value. */
+    async eval(code: string): Promise<unknown> {
+        // gdbus reads the argument as GVariant text first: pass it as an explicit string
+        const out = await this.call('org.gnome.Shell', '/org/gnome/Shell', 'org.gnome.Shell.Eval',
+            new GLib.Variant('s', code).print(false) ?? '');
+        const m = /^\((true|false), (.*)\)\s*$/s.exec(out);
+        if (!m)
+            throw new Error(`unexpected Eval answer: ${out}`);
+        const text = GLib.Variant.parse(new GLib.VariantType('s'), m[2], null, null).get_string()[0];
+        if (m[1] !== 'true')
+            throw new Error(`Eval failed: ${text}`);
+        return text === '' ? undefined : JSON.parse(text);
+    }
+
+    async extensionInfo(uuid: string): Promise<ExtensionState> {
+        const r = await this.gdbus('call', '--session', '--dest', 'org.gnome.Shell', '--object-path', '/org/gnome/Shell',
+            '--method', 'org.gnome.Shell.Extensions.GetExtensionInfo', uuid);
+        return {
+            state: Number(/'state': <([0-9.]+)>/.exec(r.stdout)?.[1] ?? -1),
+            error: /'error': <'([^']*)'>/.exec(r.stdout)?.[1] ?? '',
+        };
+    }
+
+    async extensionErrors(uuid: string): Promise<string> {
+        return this.call('org.gnome.Shell', '/org/gnome/Shell', 'org.gnome.Shell.Extensions.GetExtensionErrors', uuid);
+    }
+
+    /** Takes a screenshot into the test output folder; returns its path. */
+    async screenshot(name: string): Promise<string> {
+        await this.call('org.gnome.Shell', '/org/gnome/Shell/Screenshot', 'org.gnome.Shell.Screenshot.Screenshot',
+            'false', 'false', `/home/tester/${name}`);
+        const target = `${this.out}/${name}`;
+        await check(['cp', `${this.home}/${name}`, target]);
+        return target;
+    }
+
+    /** Open file descriptors of the gnome-shell process. */
+    async openFds(): Promise<number> {
+        return (await check(['ls', `/proc/${this.shellPid}/fd`])).split('\n').filter(Boolean).length;
+    }
+
+    /** JS errors the shell logged that mention Ferry. */
+    ferryErrors(): string[] {
+        const lines = this.log.split('\n');
+        const found: string[] = [];
+        lines.forEach((line, i) => {
+            if (/JS ERROR|JS WARNING|Gjs-CRITICAL/.test(line)) {
+                const context = lines.slice(i, i + 12).join('\n');
+                if (context.includes(FERRY_UUID))
+                    found.push(context);
+            }
+        });
+        return found;
+    }
+
+    async stop(): Promise<void> {
+        await this.proc?.stop();
+        this.proc = null;
+        await run(['rm', '-rf', this.home]);
+    }
+}
