@@ -23,6 +23,19 @@ export default tseslint.config(
             '@typescript-eslint/no-non-null-assertion': 'off',
         },
     },
+    // the layers: protocol logic touches no GObject library; the engine never touches the shell
+    {
+        files: ['src/protocol/**/*.ts'],
+        rules: {'no-restricted-imports': ['error', {patterns: [{regex: '^(gi|resource):', message: 'src/protocol is pure logic'}]}]},
+    },
+    {
+        files: ['src/net/**/*.ts', 'src/core/**/*.ts', 'src/lib/**/*.ts', 'src/cli/**/*.ts'],
+        rules: {'no-restricted-imports': ['error', {patterns: [
+            {regex: '^resource:', message: 'the engine runs without the shell'},
+            {regex: '^gi://(St|Clutter|Meta|Shell|Gtk|Adw)', message: 'the engine runs without a toolkit'},
+            {regex: '/shell/', message: 'the engine never imports the shell face'},
+        ]}]},
+    },
     {
         files: ['test/shell/**/*.js'],
         languageOptions: {globals: {global: 'readonly'}},

@@ -59,8 +59,17 @@ export function clipboardText(): Promise<string> {
  */
 export function chooseFiles(chooserScript: string, title: string, acceptLabel: string, cancellable: Gio.Cancellable): Promise<string[]> {
     const gjs = GLib.find_program_in_path('gjs') ?? '/usr/bin/gjs';
-    const proc = Gio.Subprocess.new([gjs, '-m', chooserScript, '--title', title, '--accept', acceptLabel],
-        Gio.SubprocessFlags.STDOUT_PIPE | Gio.SubprocessFlags.STDERR_PIPE);
+    const argv = [gjs, '-m', chooserScript, '--title', title, '--accept', acceptLabel];
+    const launcher = new Gio.SubprocessLauncher({flags: Gio.SubprocessFlags.STDOUT_PIPE | Gio.SubprocessFlags.STDERR_PIPE});
+    // an activation token lets the dialog take the focus, as the user just asked for it
+    const appInfo = Gio.AppInfo.create_from_commandline(GLib.shell_quote(gjs), 'Ferry',
+        Gio.AppInfoCreateFlags.SUPPORTS_STARTUP_NOTIFICATION);
+    const token = launchContext().get_startup_notify_id(appInfo, []);
+    if (token) {
+        launcher.setenv('XDG_ACTIVATION_TOKEN', token, true);
+        launcher.setenv('DESKTOP_STARTUP_ID', token, true);
+    }
+    const proc = launcher.spawnv(argv);
     const stop = cancellable.connect(() => proc.force_exit());
     return new Promise<string[]>((resolve, reject) => {
         proc.communicate_utf8_async(null, null, (_p, res) => {

@@ -34,6 +34,7 @@ export class FerrySession {
     private readonly recent: string[] = [];
     private readonly cancellable = new Gio.Cancellable();
     private renderId = 0;
+    private busy = false;
     private restartId = 0;
 
     constructor(private readonly extension: Extension) {
@@ -86,7 +87,12 @@ export class FerrySession {
             engine.on('pairingFinished', (id, result, message) => this.pairingFinished(id, result, message)),
             share.on('transfer', t => {
                 this.transferNotes.update(t);
-                this.scheduleRender();
+                // the menu shows activity, not progress: redraw it only when that changes
+                const busy = share.list().some(x => x.state === 'active');
+                if (busy !== this.busy || t.state !== 'active') {
+                    this.busy = busy;
+                    this.scheduleRender();
+                }
             }),
             share.on('text', (d, text) => this.textReceived(d.name, text)),
             share.on('url', (d, url) => this.urlReceived(d.name, url)),
@@ -143,7 +149,7 @@ export class FerrySession {
             stateMessage: engine?.stateMessage ?? '',
             devices: engine?.deviceInfos() ?? [],
             recent: [...this.recent],
-            busy: (this.share?.list() ?? []).some(t => t.state === 'active'),
+            busy: this.busy,
         };
     }
 

@@ -25,7 +25,11 @@ export class Desktop {
         const desktop = new Desktop(ns, root, home, out);
         const exts = `${home}/.local/share/gnome-shell/extensions`;
         await check(['mkdir', '-p', exts, out]);
-        await check(['cp', '-r', `${ROOT}/build/extension`, `${exts}/${FERRY_UUID}`]);
+        // installed from the zip `npm run pack` makes, as a user installs it; schemas compiled at install
+        const zip = (await check(['python3', `${ROOT}/scripts/pack.py`, home])).trim();
+        await check(['python3', '-c', 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])',
+            zip, `${exts}/${FERRY_UUID}`]);
+        await check(['rm', zip]);
         await check(['glib-compile-schemas', `${exts}/${FERRY_UUID}/schemas`]);
         await check(['cp', '-r', `${ROOT}/test/shell/${HELPER_UUID}`, `${exts}/${HELPER_UUID}`]);
         await check(['chown', '-R', `${TESTER}:${TESTER}`, home]);
@@ -96,6 +100,32 @@ export class Desktop {
 
     async extensionErrors(uuid: string): Promise<string> {
         return this.call('org.gnome.Shell', '/org/gnome/Shell', 'org.gnome.Shell.Extensions.GetExtensionErrors', uuid);
+    }
+
+    /**
+     * Types into the focused window through a virtual keyboard of the shell's seat.
+     * `keys`: text, or key names in braces with modifiers, e.g. "{Control_L+l}/home{Return}".
+     */
+    async type(keys: string): Promise<void> {
+        await this.eval(`(() => {
+            const {Clutter, GLib} = imports.gi;
+            const seat = Clutter.get_default_backend().get_default_seat();
+            globalThis.ferryTestKeyboard ??= seat.create_virtual_device(Clutter.InputDeviceType.KEYBOARD_DEVICE);
+            const kb = globalThis.ferryTestKeyboard;
+            const press = (keyval, down) => kb.notify_keyval(GLib.get_monotonic_time(), keyval,
+                down ? Clutter.KeyState.PRESSED : Clutter.KeyState.RELEASED);
+            const tap = keyvals => {
+                keyvals.forEach(k => press(k, true));
+                [...keyvals].reverse().forEach(k => press(k, false));
+            };
+            for (const part of ${JSON.stringify(keys)}.split(/([{][^}]+[}])/)) {
+                if (part.startsWith('{'))
+                    tap(part.slice(1, -1).split('+').map(name => Clutter[\`KEY_\${name}\`]));
+                else
+                    [...part].forEach(ch => tap([Clutter.unicode_to_keysym(ch.codePointAt(0))]));
+            }
+            return true;
+        })()`);
     }
 
     /** Takes a screenshot into the test output folder; returns its path. */
