@@ -1,12 +1,15 @@
 #!/bin/bash
-# Installs Ferry for the current user: the GNOME Shell extension (enabled), and the `ferry`
-# command in ~/.local/bin with its code in ~/.local/share/ferry. Needs sudo once to install
-# missing Debian packages. `install.sh --uninstall` removes all of it (not ~/.config/ferry).
+# Installs Ferry for the current user: the GNOME Shell extension (enabled), the `ferry` command in
+# ~/.local/bin (code in ~/.local/share/ferry) with bash completion, and the Nautilus "Send to"
+# extension. Needs sudo once to install missing Debian packages. `install.sh --uninstall` removes
+# all of it (not ~/.config/ferry).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 UUID=$(python3 -c 'import json; print(json.load(open("metadata.json"))["uuid"])')
 DATA=${XDG_DATA_HOME:-$HOME/.local/share}
 EXT_DIR=$DATA/gnome-shell/extensions/$UUID
+NAUTILUS_EXT=$DATA/nautilus-python/extensions/ferry-nautilus.py
+COMPLETION=$DATA/bash-completion/completions/ferry
 shell_running() {
     gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
         --method org.freedesktop.DBus.NameHasOwner org.gnome.Shell 2>/dev/null | grep -q true
@@ -14,7 +17,7 @@ shell_running() {
 
 if [ "${1:-}" = --uninstall ]; then
     command -v gnome-extensions >/dev/null && gnome-extensions disable "$UUID" 2>/dev/null || true
-    rm -rf "$EXT_DIR" "$DATA/ferry" "$HOME/.local/bin/ferry"
+    rm -rf "$EXT_DIR" "$DATA/ferry" "$HOME/.local/bin/ferry" "$NAUTILUS_EXT" "$COMPLETION"
     echo "Ferry removed (your identity and pairings stay in ~/.config/ferry)."
     exit 0
 fi
@@ -35,6 +38,10 @@ exec gjs -m "$DATA/ferry/build/cli/main.js" "\$@"
 WRAP
 chmod 755 "$HOME/.local/bin/ferry"
 
+mkdir -p "$(dirname "$COMPLETION")" "$(dirname "$NAUTILUS_EXT")"
+cp completions/ferry.bash "$COMPLETION"
+cp nautilus/ferry-nautilus.py "$NAUTILUS_EXT"
+
 # the extension, laid out as `gnome-extensions install` would, schemas compiled here
 rm -rf "$EXT_DIR"
 mkdir -p "$EXT_DIR"
@@ -53,7 +60,12 @@ elif gsettings list-keys org.gnome.shell >/dev/null 2>&1; then
     enabled=yes
 fi
 
-echo "Installed the ferry command ($HOME/.local/bin/ferry) and the GNOME Shell extension ($EXT_DIR)."
+echo "Installed the ferry command ($HOME/.local/bin/ferry, with bash completion) and the GNOME Shell extension ($EXT_DIR)."
+if dpkg-query -W -f='${Status}' python3-nautilus 2>/dev/null | grep -q 'install ok installed'; then
+    echo "Nautilus offers \"Send to <device>\" for your files after it restarts (nautilus -q)."
+else
+    echo "For \"Send to <device>\" in Nautilus, install python3-nautilus (sudo apt install python3-nautilus), then run nautilus -q."
+fi
 if [ "$enabled" = yes ]; then
     if shell_running && [ "${XDG_SESSION_TYPE:-}" = x11 ]; then
         echo "The extension is enabled and runs now: look for Ferry in the top bar."

@@ -15,6 +15,7 @@ npx esbuild "${files[@]}" --outdir="$tmp/js" --outbase=src --format=esm --target
 xgettext --from-code=UTF-8 --language=JavaScript --keyword=_ --keyword=gettext --keyword=ngettext:1,2 \
     --add-comments=Translators --package-name=ferry --msgid-bugs-address=https://github.com/ferry-kdeconnect/ferry/issues \
     --no-location -o "$pot" "$tmp"/js/*/*.js
+xgettext --join-existing --no-location --from-code=UTF-8 --language=Python -o "$pot" nautilus/*.py
 xgettext --join-existing --no-location --from-code=UTF-8 -o "$pot" schemas/*.gschema.xml 2>/dev/null
 if [ "${1:-}" = --check ]; then
     ids() { msgcat --no-location --sort-output "$1" | grep -E '^msgid|^msgid_plural' ; }
@@ -32,4 +33,4 @@ fi
 for po in po/*.po; do
     [ -e "$po" ] && msgmerge --quiet --update --backup=none --no-location "$po" "$pot"
 done
-printf '%s\n' "${files[@]}" schemas/*.gschema.xml > po/POTFILES
+printf '%s\n' "${files[@]}" nautilus/*.py schemas/*.gschema.xml > po/POTFILES

@@ -441,6 +441,21 @@ async function cmdServe(p: ParsedArgs): Promise<number> {
     return finished;
 }
 
+/** For shell completion (completions/ferry.bash): device names and ids, one per line, never waiting on the network. */
+async function completeDevices(p: ParsedArgs): Promise<number> {
+    promisifyGio();
+    try {
+        const remote = await RemoteEngine.find();
+        const face: Face = remote ? new RemoteFace(remote) : new LocalFace(new Engine(engineOptions(p)));
+        const list = face instanceof LocalFace ? await face.devices(0) : await face.devices();
+        for (const d of list)
+            print(`${String(d.name)}\n${String(d.id)}`);
+    } catch {
+        // nothing to offer
+    }
+    return EXIT.ok;
+}
+
 async function run(argv: string[]): Promise<number> {
     let p: ParsedArgs;
     try {
@@ -456,6 +471,8 @@ async function run(argv: string[]): Promise<number> {
             print(usage());
         return p.command === null && !p.options.help ? EXIT.usage : EXIT.ok;
     }
+    if (p.command === '__complete-devices')
+        return completeDevices(p);
     if (!COMMANDS[p.command]) {
         printerr(`ferry: unknown command "${p.command}"\n${usage()}`);
         return EXIT.usage;

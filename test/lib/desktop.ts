@@ -32,6 +32,9 @@ export class Desktop {
         await check(['rm', zip]);
         await check(['glib-compile-schemas', `${exts}/${FERRY_UUID}/schemas`]);
         await check(['cp', '-r', `${ROOT}/test/shell/${HELPER_UUID}`, `${exts}/${HELPER_UUID}`]);
+        const nautilus = `${home}/.local/share/nautilus-python/extensions`;
+        await check(['mkdir', '-p', nautilus]);
+        await check(['cp', `${ROOT}/nautilus/ferry-nautilus.py`, nautilus]);
         await check(['chown', '-R', `${TESTER}:${TESTER}`, home]);
         await check(['chmod', '700', home]);
         desktop.proc = new Background(['ip', 'netns', 'exec', ns, 'bash', `${ROOT}/test/rigs/shell-desktop.sh`,
@@ -130,10 +133,12 @@ export class Desktop {
 
     /** Takes a screenshot into the test output folder; returns its path. */
     async screenshot(name: string): Promise<string> {
+        // into a hidden folder of the session's HOME: the host can read it, Nautilus does not list it
+        await check(['install', '-d', '-o', String(TESTER), '-g', String(TESTER), `${this.home}/.cache/shots`]);
         await this.call('org.gnome.Shell', '/org/gnome/Shell/Screenshot', 'org.gnome.Shell.Screenshot.Screenshot',
-            'false', 'false', `/home/tester/${name}`);
+            'false', 'false', `/home/tester/.cache/shots/${name}`);
         const target = `${this.out}/${name}`;
-        await check(['cp', `${this.home}/${name}`, target]);
+        await check(['cp', `${this.home}/.cache/shots/${name}`, target]);
         return target;
     }
 

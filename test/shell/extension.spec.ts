@@ -251,6 +251,49 @@ describe('the extension in GNOME Shell 48', () => {
             .filter(w => w.get_title() === 'Ferry').forEach(w => w.delete(global.get_current_time())); true`);
     });
 
+    it('has Nautilus 48 load its "Send to" extension without errors and send a file from its context menu (screenshot)', async () => {
+        if (!ready())
+            return;
+        await desktop.eval(`(() => {
+            const launcher = new imports.gi.Gio.SubprocessLauncher({flags: 0});
+            launcher.setenv('NAUTILUS_PYTHON_DEBUG', 'misc', true);
+            launcher.setenv('G_MESSAGES_DEBUG', 'all', true);
+            globalThis.ferryTestNautilus = launcher.spawnv(['nautilus', '--new-window', '/home/tester']);
+            return true;
+        })()`);
+        const windowTitles = 'global.get_window_actors().map(a => a.meta_window.get_title() ?? "")';
+        await waitFor('the Nautilus window', 30000, async () =>
+            (await desktop.eval(windowTitles) as string[]).some(t => /tester|Home/.test(t)) || undefined)
+            .catch(e => {
+                throw new Error(`${e}\n${desktop.log.slice(-3000)}`);
+            });
+        await waitFor('nautilus-python to load the extension', 15000, () =>
+            /ferry-nautilus/.test(desktop.log) || undefined).catch(e => {
+            throw new Error(`${e}\n${desktop.log.split('\n').filter(l => /python|nautilus/i.test(l)).slice(-20).join('\n')}`);
+        });
+        await sleep(1500);
+        // select a file by typing its name, then open its context menu from the keyboard
+        await desktop.type('raport');
+        await sleep(800);
+        await desktop.type('{Escape}');
+        await sleep(300);
+        await desktop.type('{Shift_L+F10}');
+        await sleep(1200);
+        await desktop.screenshot('nautilus-send-to.png');
+        // from the first item, Up wraps to the last (Properties), once more to "Send to Pixel 7"
+        await desktop.type('{Up}');
+        await sleep(200);
+        await desktop.type('{Up}');
+        await sleep(200);
+        await desktop.type('{Return}');
+        const got = `${peerRecv}/raport (2).pdf`;
+        await waitFor('the file sent from Nautilus', 20000, () => GLib.file_test(got, GLib.FileTest.EXISTS) || undefined);
+        expect(await sha256(got)).toBe(await sha256(`${desktop.home}/raport.pdf`));
+        const pythonErrors = desktop.log.split('\n').filter(l => /Traceback|ferry-nautilus.*(Error|error)|Error.*ferry-nautilus/.test(l));
+        expect(pythonErrors).toEqual([]);
+        await desktop.eval('globalThis.ferryTestNautilus.force_exit(); true');
+    });
+
     it('keeps the shell\'s main loop ticking while it receives 1 GiB (figures recorded)', async () => {
         if (!ready())
             return;
