@@ -20,7 +20,7 @@ fi
 
 passed=0; failed=0; status=0
 log=$(mktemp)
-for suite in unit integration interop shell; do
+for suite in unit integration interop shell faults; do
     echo "== $suite tests"
     timeout 1200 gjs -m "build/test/$suite.js" 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}

@@ -13,7 +13,7 @@ import {certificateDer} from '../net/tls.js';
 import {subjectPublicKeyInfo} from '../protocol/der.js';
 import {Identity, OwnIdentity, makeIdentityPacket} from '../protocol/identity.js';
 import {
-    DeviceType, PACKET_IDENTITY, PACKET_PAIR, PACKET_SHARE_REQUEST, PACKET_SHARE_UPDATE, PAIR_TIMEOUT_MS, PROTOCOL_VERSION,
+    DeviceType, MAX_PENDING_LINKS, MAX_UNPAIRED_LINKS, PACKET_IDENTITY, PACKET_PAIR, PACKET_SHARE_REQUEST, PACKET_SHARE_UPDATE, PAIR_TIMEOUT_MS, PROTOCOL_VERSION,
 } from '../protocol/limits.js';
 import {sanitizeDeviceName} from '../protocol/names.js';
 import {Packet, makePacket} from '../protocol/packet.js';
@@ -343,6 +343,26 @@ export class Engine extends Emitter<EngineEvents> {
         };
     }
 
+    private unpairedLinks(): number {
+        let n = 0;
+        for (const d of this.devices.values()) {
+            if (d.link && !d.paired)
+                n++;
+        }
+        return n;
+    }
+
+    private lastLimitLog = 0;
+
+    /** A log line about a limit at most once a second: a flood must not flood the log. */
+    private logLimited(line: string): void {
+        const now = GLib.get_monotonic_time();
+        if (now - this.lastLimitLog < 1e6)
+            return;
+        this.lastLimitLog = now;
+        this.emit('log', line);
+    }
+
     private track<T>(run: (c: Gio.Cancellable) => Promise<T>): Promise<T> {
         const c = new Gio.Cancellable();
         this.pendingLinks.add(c);
@@ -353,6 +373,10 @@ export class Engine extends Emitter<EngineEvents> {
         const known = this.devices.get(identity.deviceId);
         if (known?.reachable)
             return;
+        if (this.pendingLinks.size >= MAX_PENDING_LINKS) {
+            this.logLimited('ignoring announcements: too many links are being set up');
+            return;
+        }
         this.emit('log', `discovered ${identity.deviceName} (${identity.deviceId}) at ${address.to_string()}`);
         this.track(c => openOutgoingLink(ctx, address, identity, c))
             .then(link => this.adoptLink(link))
@@ -365,6 +389,11 @@ export class Engine extends Emitter<EngineEvents> {
     }
 
     private onIncoming(ctx: LinkContext, conn: Gio.SocketConnection): void {
+        if (this.pendingLinks.size >= MAX_PENDING_LINKS) {
+            this.logLimited('refusing connections: too many links are being set up');
+            conn.close_async(GLib.PRIORITY_LOW, null, null);
+            return;
+        }
         this.track(c => acceptIncomingLink(ctx, conn, c))
             .then(link => this.adoptLink(link))
             .catch(e => this.linkFailed(e));
@@ -388,6 +417,11 @@ export class Engine extends Emitter<EngineEvents> {
         }
         const id = link.deviceId;
         let device = this.devices.get(id);
+        if (!device?.paired && !device?.link && this.unpairedLinks() >= MAX_UNPAIRED_LINKS) {
+            this.logLimited(`refusing ${link.identity.deviceName}: ${MAX_UNPAIRED_LINKS} unpaired devices are connected`);
+            link.close('too many unpaired devices');
+            return;
+        }
         if (!device) {
             device = new Device(id, null, link.identity);
             this.devices.set(id, device);
@@ -435,7 +469,13 @@ export class Engine extends Emitter<EngineEvents> {
             return;
         if (!device.paired) {
             this.emit('log', `${device.name}: refused ${packet.type} from an unpaired device`);
-            link.send(makePacket(PACKET_PAIR, {pair: false})).catch(() => undefined);
+            // tell it once in a while, not once per packet: a peer that floods us and never reads
+            // would otherwise have us queue an answer for each
+            const now = GLib.get_monotonic_time();
+            if (now - device.lastUnpairedNotice > 5e6) {
+                device.lastUnpairedNotice = now;
+                link.send(makePacket(PACKET_PAIR, {pair: false})).catch(() => undefined);
+            }
             return;
         }
         this.emit('packet', device, packet);

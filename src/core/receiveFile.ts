@@ -55,7 +55,12 @@ export class PartialFile {
         const dir = this.file.get_parent();
         if (!dir)
             throw new Error('the partial file has no folder');
-        for (let n = 0; n < MAX_DUPLICATES; n++) {
+        // the name itself first, then on from the last number taken for it (a peer sending the same
+        // name thousands of times must not cost a thousand tries per file)
+        const key = `${dir.get_path()}/${name}`;
+        const hint = lastNumber.get(key) ?? 0;
+        for (let i = 0; i < MAX_DUPLICATES; i++) {
+            const n = i === 0 ? 0 : hint + i;
             const target = dir.get_child(numberedName(name, n));
             try {
                 // without OVERWRITE, GIO refuses when anything (even a dangling link) has the name
@@ -65,12 +70,23 @@ export class PartialFile {
                     continue;
                 throw e;
             }
+            if (n > 0)
+                rememberNumber(key, n);
             if (lastModifiedMs !== undefined)
                 await setModified(target, lastModifiedMs).catch(() => undefined);
             return target.get_path() ?? '';
         }
         throw new Error(`no free name for ${name} in ${dir.get_path()}`);
     }
+}
+
+const lastNumber = new Map<string, number>();
+
+function rememberNumber(key: string, n: number): void {
+    lastNumber.delete(key);
+    lastNumber.set(key, n);
+    if (lastNumber.size > 256)
+        lastNumber.delete(lastNumber.keys().next().value ?? '');
 }
 
 export async function setModified(file: Gio.File, ms: number): Promise<void> {

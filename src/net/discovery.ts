@@ -4,7 +4,7 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import {Emitter} from '../lib/emitter.js';
 import {Identity, parseIdentity} from '../protocol/identity.js';
-import {MAX_DATAGRAM_BYTES, UDP_PORT} from '../protocol/limits.js';
+import {MAX_DATAGRAM_BYTES, MAX_IDENTITY_BYTES, UDP_PORT} from '../protocol/limits.js';
 import {Packet, decodePacket, encodePacket} from '../protocol/packet.js';
 import {BucketLimiter, IntervalLimiter} from '../protocol/rateLimit.js';
 import {errorMessage} from './gio.js';
@@ -18,12 +18,17 @@ export type DiscoveryEvents = {
 
 type ReceiveBytesFrom = (size: number, timeout: number, cancellable: Gio.Cancellable | null) => [GLib.Bytes, Gio.SocketAddress];
 
+const PAUSE_MS = 250;
+
 export class Discovery extends Emitter<DiscoveryEvents> {
     private socket: Gio.Socket | null = null;
     private source: GLib.Source | null = null;
     private fallbackStream: Gio.InputStream | null = null;
     private readonly perDevice = new IntervalLimiter(500);
     private readonly perAddress = new BucketLimiter(10, 5);
+    /** All datagrams together: discovery needs a few a second; a flood must not own the main loop. */
+    private readonly overall = new BucketLimiter(100, 200);
+    private pauseId = 0;
 
     constructor(private readonly ownId: () => string, private readonly port = UDP_PORT) {
         super();
@@ -35,8 +40,25 @@ export class Discovery extends Emitter<DiscoveryEvents> {
         socket.set_blocking(false);
         socket.bind(new Gio.InetSocketAddress({address: Gio.InetAddress.new_any(Gio.SocketFamily.IPV4), port: this.port}), true);
         this.socket = socket;
-        const source = socket.create_source(GLib.IOCondition.IN, null);
+        this.listen();
+    }
+
+    private listen(): void {
+        if (!this.socket)
+            return;
+        const source = this.socket.create_source(GLib.IOCondition.IN, null);
         source.set_callback(() => {
+            if (!this.overall.allow('all', GLib.get_monotonic_time() / 1000)) {
+                // over budget: stop reading for a while and let the kernel drop what piles up
+                this.source?.destroy();
+                this.source = null;
+                this.pauseId = GLib.timeout_add(GLib.PRIORITY_LOW, PAUSE_MS, () => {
+                    this.pauseId = 0;
+                    this.listen();
+                    return GLib.SOURCE_REMOVE;
+                });
+                return GLib.SOURCE_REMOVE;
+            }
             this.receiveOne();
             return GLib.SOURCE_CONTINUE;
         });
@@ -46,6 +68,9 @@ export class Discovery extends Emitter<DiscoveryEvents> {
     }
 
     stop(): void {
+        if (this.pauseId)
+            GLib.source_remove(this.pauseId);
+        this.pauseId = 0;
         this.source?.destroy();
         this.source = null;
         this.fallbackStream = null;
@@ -53,21 +78,29 @@ export class Discovery extends Emitter<DiscoveryEvents> {
         this.socket = null;
     }
 
-    /** Reads one datagram without blocking. */
+    /**
+     * Reads one datagram without blocking; null when there was none, or when its sender is over
+     * its budget (then as little as possible of it is read, and the rest discarded).
+     */
     private read(socket: Gio.Socket): [Uint8Array, Gio.InetAddress] | null {
+        const allowed = (address: Gio.InetAddress) =>
+            this.perAddress.allow(address.to_string() ?? '', GLib.get_monotonic_time() / 1000);
         // GLib ≥ 2.80 has receive_bytes_from; older gjs cannot call receive_from (caller-allocated
         // buffer), so peek the sender's address and read the datagram through a stream on the fd.
         const withBytes = (socket as unknown as {receive_bytes_from?: ReceiveBytesFrom}).receive_bytes_from;
         if (withBytes) {
-            const [bytes, addr] = withBytes.call(socket, MAX_DATAGRAM_BYTES, 0, null);
-            return [bytes.toArray(), (addr as Gio.InetSocketAddress).get_address()];
+            const [bytes, addr] = withBytes.call(socket, MAX_IDENTITY_BYTES + 1, 0, null);
+            const address = (addr as Gio.InetSocketAddress).get_address();
+            return allowed(address) ? [bytes.toArray(), address] : null;
         }
         const [, addr] = socket.receive_message([], Gio.SocketMsgFlags.PEEK, null);
         if (!addr)
             return null;
+        const address = (addr as Gio.InetSocketAddress).get_address();
         this.fallbackStream ??= new Gio.UnixInputStream({fd: socket.get_fd(), close_fd: false});
-        const bytes = this.fallbackStream.read_bytes(MAX_DATAGRAM_BYTES, null);
-        return [bytes.toArray(), (addr as Gio.InetSocketAddress).get_address()];
+        const ok = allowed(address);
+        const bytes = this.fallbackStream.read_bytes(ok ? MAX_IDENTITY_BYTES + 1 : 1, null);
+        return ok ? [bytes.toArray(), address] : null;
     }
 
     private receiveOne(): void {
@@ -86,8 +119,6 @@ export class Discovery extends Emitter<DiscoveryEvents> {
         const [data, address] = datagram;
         const now = GLib.get_monotonic_time() / 1000;
         const from = address.to_string() ?? '';
-        if (!this.perAddress.allow(from, now))
-            return;
         let identity: Identity;
         try {
             const line = data[data.length - 1] === 10 ? data.subarray(0, data.length - 1) : data;

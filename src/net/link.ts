@@ -9,6 +9,9 @@ import {errorMessage, isCancelled, writeAll} from './gio.js';
 import {PacketReader} from './packetReader.js';
 import {closeStream} from './tls.js';
 
+const WRITE_TIMEOUT_MS = 10_000;
+const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+
 export type LinkEvents = {
     packet: [Packet];
     /** A line that was not a valid packet; the link stays up. */
@@ -19,6 +22,7 @@ export type LinkEvents = {
 export class Link extends Emitter<LinkEvents> {
     private readonly cancellable = new Gio.Cancellable();
     private writeChain: Promise<void> = Promise.resolve();
+    private queuedBytes = 0;
     private closedReason: string | null | undefined = undefined;
 
     constructor(
@@ -71,13 +75,35 @@ export class Link extends Emitter<LinkEvents> {
         }
     }
 
-    /** Sends a packet; packets are written one after another in the order given. */
+    /**
+     * Sends a packet; packets are written one after another in the order given. A device that
+     * stops reading (a write pending for WRITE_TIMEOUT_MS, or more than MAX_QUEUED_BYTES waiting)
+     * loses the link: it must not hold our memory or our side of the connection forever.
+     */
     send(packet: Packet): Promise<void> {
         const data = encodePacket(packet);
+        if (this.queuedBytes + data.length > MAX_QUEUED_BYTES) {
+            this.close('the device does not read what we send');
+            return Promise.reject(new Error('the link is closed'));
+        }
+        this.queuedBytes += data.length;
         const next = this.writeChain.then(async () => {
             if (this.closed)
                 throw new Error('the link is closed');
-            await writeAll(this.connection.output_stream, data, this.cancellable);
+            let fired = false;
+            const timer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, WRITE_TIMEOUT_MS, () => {
+                fired = true;
+                this.close(`the device read nothing for ${WRITE_TIMEOUT_MS / 1000} s`);
+                return GLib.SOURCE_REMOVE;
+            });
+            try {
+                await writeAll(this.connection.output_stream, data, this.cancellable);
+            } finally {
+                if (!fired)
+                    GLib.source_remove(timer);
+            }
+        }).finally(() => {
+            this.queuedBytes -= data.length;
         });
         this.writeChain = next.catch(e => {
             if (!isCancelled(e))

@@ -11,6 +11,8 @@ const SPLICE = Gio.OutputStreamSpliceFlags;
 const PROGRESS_MS = 100;
 /** A transfer that moves no byte for this long is abandoned. */
 export const STALL_TIMEOUT_MS = 15_000;
+/** Less than this over STALL_TIMEOUT_MS is a stall (273 bytes/s: no real link is that slow). */
+const MIN_PROGRESS_BYTES = 4096;
 const CONNECT_TIMEOUT_MS = 10_000;
 /** How long a sender waits for the receiver to connect (kdeconnectd waits 30 s too). */
 export const ACCEPT_TIMEOUT_MS = 30_000;
@@ -33,7 +35,8 @@ async function watchedSplice(start: (c: Gio.Cancellable) => Promise<number>, pos
     onProgress: (bytes: number) => void, complete: (bytes: number) => boolean, outer: Gio.Cancellable | null,
     stallMs: number): Promise<number> {
     const {cancellable, release} = childCancellable(outer);
-    let last = -1, lastChange = GLib.get_monotonic_time(), early = false, stalled = false;
+    // a stall is too little progress over stallMs: a peer dribbling a byte a second stalls too
+    let last = -1, windowStart = GLib.get_monotonic_time(), windowPos = 0, early = false, stalled = '';
     // a stream closed by the splice reports position 0: keep the last real figure
     let result = -1;
     const timer = GLib.timeout_add(GLib.PRIORITY_LOW, PROGRESS_MS, () => {
@@ -41,15 +44,19 @@ async function watchedSplice(start: (c: Gio.Cancellable) => Promise<number>, pos
         const now = GLib.get_monotonic_time();
         if (pos !== last) {
             last = pos;
-            lastChange = now;
             onProgress(pos);
         }
         if (complete(pos)) {
             early = true;
             cancellable.cancel();
-        } else if (now - lastChange > stallMs * 1000) {
-            stalled = true;
-            cancellable.cancel();
+        } else if (now - windowStart > stallMs * 1000) {
+            const moved = pos - windowPos;
+            if (moved < MIN_PROGRESS_BYTES) {
+                stalled = moved > 0 ? `only ${moved} bytes in ${Math.round(stallMs / 1000)} s` : `no data for ${Math.round(stallMs / 1000)} s`;
+                cancellable.cancel();
+            }
+            windowStart = now;
+            windowPos = pos;
         }
         return GLib.SOURCE_CONTINUE;
     });
@@ -62,7 +69,7 @@ async function watchedSplice(start: (c: Gio.Cancellable) => Promise<number>, pos
             return result;
         }
         if (stalled)
-            throw new PayloadError(`no data for ${Math.round(stallMs / 1000)} s`);
+            throw new PayloadError(`the transfer stalled: ${stalled}`);
         throw e;
     } finally {
         GLib.source_remove(timer);

@@ -75,14 +75,39 @@ export function handshake(conn: Gio.TlsConnection, cancellable: Gio.Cancellable 
         });
 }
 
-export function closeStream(stream: Gio.IOStream, priority = GLib.PRIORITY_DEFAULT): Promise<void> {
+const CLOSE_TIMEOUT_MS = 2000;
+
+/**
+ * Closes a connection: a TLS close_notify if the peer takes it within CLOSE_TIMEOUT_MS, and then,
+ * in any case, the socket under it (a peer that reads nothing must not keep it open).
+ */
+export async function closeStream(stream: Gio.IOStream, priority = GLib.PRIORITY_DEFAULT): Promise<void> {
     const start = Gio.IOStream.prototype.close_async as unknown as AsyncStart;
-    return callAsync(cb => start.call(stream, priority, null, cb),
-        res => {
-            Gio.IOStream.prototype.close_finish.call(stream, res);
-        }).catch(() => {
-        // closing a broken connection fails; it is closed all the same
+    const cancellable = new Gio.Cancellable();
+    let fired = false;
+    const timer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, CLOSE_TIMEOUT_MS, () => {
+        fired = true;
+        cancellable.cancel();
+        return GLib.SOURCE_REMOVE;
     });
+    try {
+        await callAsync(cb => start.call(stream, priority, cancellable, cb), res => {
+            Gio.IOStream.prototype.close_finish.call(stream, res);
+        });
+    } catch {
+        // closing a broken connection fails; it is closed below all the same
+    } finally {
+        if (!fired)
+            GLib.source_remove(timer);
+    }
+    const base = stream instanceof Gio.TlsConnection ? stream.base_io_stream : stream;
+    if (base instanceof Gio.SocketConnection) {
+        try {
+            base.get_socket().close();
+        } catch {
+            // already closed
+        }
+    }
 }
 
 export function certificateDer(cert: Gio.TlsCertificate): Uint8Array {

@@ -15,6 +15,10 @@ export const MAX_DATAGRAM_BYTES = 65536;
 
 /** Identity line plus TLS handshake must finish within this (kdeconnectd aborts after 1 s). */
 export const LINK_SETUP_TIMEOUT_MS = 1000;
+/** Links being set up at once; more connections are closed at once (a flood of half-open ones). */
+export const MAX_PENDING_LINKS = 64;
+/** Links to devices that are not paired (kdeconnectd allows 42 too). */
+export const MAX_UNPAIRED_LINKS = 42;
 export const PAIR_TIMEOUT_MS = 30_000;
 /** Protocol 8: a pair request whose timestamp is further off than this is refused. */
 export const PAIR_MAX_CLOCK_SKEW_S = 1800;

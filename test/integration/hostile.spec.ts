@@ -4,15 +4,11 @@
 import GLib from 'gi://GLib';
 import {FerryNode, HostPair} from '../lib/netns.js';
 import {requireRoot, waitDevice} from '../lib/ferry.js';
-import {Background, ROOT, check, isRoot, run} from '../lib/proc.js';
+import {check, isRoot} from '../lib/proc.js';
 import {readTextFile} from '../lib/certs.js';
+import {ScriptedPeer, Step, fileStep} from '../lib/scriptedPeer.js';
 
-type Step = Record<string, unknown>;
-
-function file(name: unknown, size: number, send = size, extra: Record<string, unknown> = {}): Step {
-    return {packet: {type: 'kdeconnect.share.request', body: {filename: name, numberOfFiles: 1, totalPayloadSize: size},
-        payloadSize: size}, payload: {send, behaviour: 'close', ...extra}};
-}
+const file = fileStep;
 
 async function ls(dir: string): Promise<string[]> {
     return (await check(['ls', '-A', dir])).split('\n').filter(Boolean).sort();
@@ -22,6 +18,7 @@ describe('hostile input from a paired peer', () => {
     let hosts: HostPair;
     let a: FerryNode;
     let peerDir: string, recv: string, outside: string, peerId: string;
+    let evil: ScriptedPeer;
     const originalTimeout = jasmine.DEFAULT_TIMEOUT_INTERVAL;
 
     beforeAll(async () => {
@@ -32,16 +29,10 @@ describe('hostile input from a paired peer', () => {
         a = new FerryNode(hosts.nsA, 'Alpha');
         recv = `${a.home}/received`;
         outside = `${a.home}/outside`;
-        peerDir = GLib.dir_make_tmp('ferry-evil-XXXXXX') ?? '';
-        const aId = (await a.json<{id: string}>(['id'])).id;
-        const peer = JSON.parse(await check([`${ROOT}/bin/ferry`, '--config-dir', peerDir, '--identity', 'ferry', 'id', '--json'],
-            {HOME: peerDir})) as {id: string};
-        peerId = peer.id;
         // each side already trusts the other (as after pairing)
-        const trust = (id: string, name: string, pemPath: string) => JSON.stringify({version: 1, revoked: {},
-            devices: {[id]: {name, type: 'phone', certificatePem: readTextFile(pemPath), protocolVersion: 8}}});
-        GLib.file_set_contents(`${a.configDir}/devices.json`, new TextEncoder().encode(trust(peerId, 'Evil', `${peerDir}/certificate.pem`)));
-        GLib.file_set_contents(`${peerDir}/devices.json`, new TextEncoder().encode(trust(aId, 'Alpha', `${a.configDir}/certificate.pem`)));
+        evil = await ScriptedPeer.create(a, hosts.nsB);
+        peerDir = evil.dir;
+        peerId = evil.id;
         await check(['mkdir', '-p', recv, outside]);
         await check(['sh', '-c', `echo ORIGINAL > '${outside}/link-target.txt' && echo KEEP > '${recv}/existing.txt' && ` +
             `ln -s '${outside}/link-target.txt' '${recv}/planted.txt' && ln -s '${outside}/never.txt' '${recv}/dangling.txt'`]);
@@ -52,19 +43,11 @@ describe('hostile input from a paired peer', () => {
         jasmine.DEFAULT_TIMEOUT_INTERVAL = originalTimeout;
         await a?.destroy();
         await hosts?.destroy();
-        if (peerDir)
-            await run(['rm', '-rf', peerDir]);
+        await evil?.destroy();
     });
 
     async function runPeer(steps: Step[]): Promise<string> {
-        const path = `${peerDir}/scenario.json`;
-        GLib.file_set_contents(path, new TextEncoder().encode(JSON.stringify(steps)));
-        const aId = (await a.json<{id: string}>(['id'])).id;
-        const peer = new Background(['ip', 'netns', 'exec', hosts.nsB, 'gjs', '-m', `${ROOT}/build/test/peer.js`, peerDir, aId, path],
-            {HOME: peerDir});
-        const code = await peer.exited;
-        expect(code).withContext(peer.output).toBe(0);
-        return peer.output;
+        return evil.run(steps);
     }
 
     const hostileNames: [unknown, string | null][] = [

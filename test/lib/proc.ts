@@ -117,6 +117,18 @@ export class Background {
         return this.proc.get_identifier() !== null;
     }
 
+    /** The process id (while it runs; `ip netns exec` and bin/ferry exec, so this is the program's). */
+    get pid(): number {
+        return Number(this.proc.get_identifier() ?? 0);
+    }
+
+    /** Kills it outright (SIGKILL), as a crash or a pulled plug would. */
+    async kill(): Promise<number> {
+        if (this.running)
+            this.proc.send_signal(9);
+        return this.exited;
+    }
+
     async stop(): Promise<number> {
         if (this.running)
             this.proc.send_signal(15);

@@ -5,10 +5,11 @@ import {makeCert} from '../lib/certs.js';
 import {Desktop, FERRY_UUID} from '../lib/desktop.js';
 import {requirePrerequisite} from '../lib/ferry.js';
 import {FerryNode, HostPair} from '../lib/netns.js';
-import {FERRY, ROOT, check, isRoot, run, sha256, sleep, waitFor} from '../lib/proc.js';
+import {Background, FERRY, ROOT, check, isRoot, run, sha256, sleep, waitFor} from '../lib/proc.js';
 
 const FERRY_BUS = ['org.gnome.Shell.Extensions.Ferry', '/org/gnome/Shell/Extensions/Ferry'] as const;
 const OUT = GLib.getenv('FERRY_TEST_OUT') || `${ROOT}/build/test-output`;
+const PYTHON = '/usr/bin/python3';
 
 function shellRoot(): string | null {
     const root = GLib.getenv('FERRY_TRIXIE_ROOT');
@@ -352,6 +353,26 @@ describe('the extension in GNOME Shell 48', () => {
         await check(['rm', '-f', src, got]);
     });
 
+    it('cancels a running receive when disabled: no partial file, nothing under the final name', async () => {
+        if (!ready())
+            return;
+        const src = `${peer.home}/interrupted.bin`;
+        await check(['truncate', '-s', '2G', src]);
+        const downloads = `${desktop.home}/Downloads`;
+        const partials = async () => (await check(['ls', '-A', downloads])).split('\n').filter(n => n.endsWith('.partial'));
+        // slowed down, so that the transfer is surely running when the extension goes
+        const sending = run(['ip', 'netns', 'exec', peer.ns, 'nice', '-n', '19', FERRY, 'send', shellId, src], peer.env);
+        await waitFor('the receive to be under way', 20000, async () => (await partials()).length > 0 || undefined);
+        await sleep(300);
+        await desktop.eval(`Main.extensionManager.lookup(${JSON.stringify(FERRY_UUID)}).stateObj.disable(); true`);
+        const r = await sending;
+        expect(r.status).withContext(r.stdout).toBe(6);
+        await waitFor('the partial file to go', 10000, async () => (await partials()).length === 0 || undefined);
+        expect(GLib.file_test(`${downloads}/interrupted.bin`, GLib.FileTest.EXISTS)).toBeFalse();
+        await desktop.eval(`Main.extensionManager.lookup(${JSON.stringify(FERRY_UUID)}).stateObj.enable(); true`);
+        await check(['rm', '-f', src]);
+    });
+
     it('measures enable() and survives 50 disable/enable cycles with no leaked descriptors or errors', async () => {
         if (!ready())
             return;
@@ -387,5 +408,41 @@ describe('the extension in GNOME Shell 48', () => {
             /'state': <'running'>/.test(await ferryCall('GetIdentity').catch(() => '')) || undefined).catch(() => undefined);
         expect(desktop.ferryErrors()).toEqual([]);
         expect(await desktop.extensionErrors(FERRY_UUID)).toContain('@as []');
+    });
+
+    it('steps aside and says so in its menu while GSConnect runs with the same identity (screenshot)', async () => {
+        if (!ready())
+            return;
+        // GSConnect's identity in its usual place, and its service's bus name taken
+        const gsc = `${desktop.home}/.config/gsconnect`;
+        const cert = await makeCert(gsc, 'certificate', 'ec');
+        await check(['mv', cert.key, `${gsc}/private.pem`]);
+        await check(['mv', cert.cert, `${gsc}/certificate.pem`]);
+        await check(['chown', '-R', '1000:1000', `${desktop.home}/.config`]);
+        const owner = new Background(['setpriv', '--reuid=1000', '--regid=1000', '--clear-groups', PYTHON, '-c',
+            'from gi.repository import Gio, GLib; Gio.bus_own_name(Gio.BusType.SESSION, "org.gnome.Shell.Extensions.GSConnect", 0, ' +
+            'None, lambda *a: print("owned", flush=True), None); GLib.MainLoop().run()'], desktop.busEnv);
+        try {
+            await owner.waitForLine(/owned/, 10000);
+            const uuid = JSON.stringify(FERRY_UUID);
+            await desktop.eval(`(() => { const e = Main.extensionManager.lookup(${uuid}).stateObj; e.disable(); e.enable(); return true; })()`);
+            await waitFor('the engine to step aside', 15000, async () =>
+                /'state': <'deferred'>/.test(await ferryCall('GetIdentity').catch(() => '')) || undefined);
+            const labels = async () => await desktop.eval(`Main.panel.statusArea[${uuid}].menu._getMenuItems()
+                .map(i => i.label?.text ?? '')`) as string[];
+            const note = await waitFor('the menu to say so', 5000, async () =>
+                (await labels()).find(l => l.startsWith('GSConnect is running')));
+            expect(note).toContain('Ferry stands aside until it stops');
+            await desktop.eval(`Main.panel.statusArea[${uuid}].menu.open(false); true`);
+            await sleep(500);
+            await desktop.screenshot('menu-gsconnect-running.png');
+            await desktop.eval(`Main.panel.statusArea[${uuid}].menu.close(false); true`);
+        } finally {
+            await owner.stop();
+        }
+        // GSConnect gone: Ferry takes over with GSConnect's identity
+        await waitFor('the engine to take over', 15000, async () =>
+            /'state': <'running'>/.test(await ferryCall('GetIdentity').catch(() => '')) || undefined);
+        expect(await ferryCall('GetIdentity')).toContain("'identitySource': <'gsconnect'>");
     });
 });

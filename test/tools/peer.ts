@@ -1,6 +1,7 @@
 // A scripted KDE Connect peer for the hostile-input tests: Ferry's own engine for discovery and
 // the link, then packets and payloads exactly as a scenario file says, well-formed or not.
 //   gjs -m build/test/peer.js CONFIG_DIR TARGET_DEVICE_ID SCENARIO.json
+import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import System from 'system';
 import {Engine} from '../../src/core/engine.js';
@@ -15,7 +16,9 @@ interface Step {
     packet?: Omit<Packet, 'id'>;
     raw?: string;
     /** Serve a payload for this packet (its payloadTransferInfo.port is set unless given). */
-    payload?: {send: number; behaviour?: 'close' | 'abort' | 'hold'; holdUntilFile?: string};
+    payload?: {send: number; behaviour?: 'close' | 'abort' | 'hold' | 'dribble' | 'stall'; holdUntilFile?: string};
+    /** Generated and mutated packets, `count` of them, from a seeded generator. */
+    fuzz?: {count: number; seed: number};
     waitMs?: number;
 }
 
@@ -25,6 +28,27 @@ async function servePayload(engine: Engine, targetPem: string, server: PayloadSe
     const tls = tlsServer(tcp, engine.identity!.certificate, {expected: certificateFromPem(targetPem)});
     await handshake(tls, null);
     const chunk = new Uint8Array(65536).fill(0x61);
+    if (p.behaviour === 'dribble' || p.behaviour === 'stall') {
+        // a byte a second, or `send` bytes and then silence, until the receiver gives up
+        if (p.behaviour === 'stall')
+            await writeAll(tls.output_stream, new Uint8Array(p.send).fill(0x62), null);
+        const started = GLib.get_monotonic_time();
+        // the receiver giving up shows as the end of its (empty) side of the stream
+        let closed = false;
+        tls.input_stream.read_bytes_async(1, GLib.PRIORITY_DEFAULT, null).then(() => {
+            closed = true;
+        }, () => {
+            closed = true;
+        });
+        while (!closed) {
+            await delay(1000);
+            if (p.behaviour === 'dribble' && !closed)
+                await writeAll(tls.output_stream, chunk.subarray(0, 1), null).catch(() => undefined);
+            if (GLib.get_monotonic_time() - started > 120e6)
+                return 'the receiver never gave up';
+        }
+        return `receiver gave up after ${Math.round((GLib.get_monotonic_time() - started) / 1e6)} s`;
+    }
     let left = p.send;
     while (left > 0) {
         const n = Math.min(left, chunk.length);
@@ -46,6 +70,99 @@ async function servePayload(engine: Engine, targetPem: string, server: PayloadSe
     }
     await closeStream(tls);
     return outcome;
+}
+
+/** A small deterministic generator (mulberry32), so that a failing fuzz run can be replayed. */
+function prng(seed: number): () => number {
+    let a = seed >>> 0;
+    return () => {
+        a = (a + 0x6D2B79F5) >>> 0;
+        let t = a;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+}
+
+const TYPES = ['kdeconnect.share.request', 'kdeconnect.share.request.update', 'kdeconnect.pair', 'kdeconnect.identity',
+    'kdeconnect.ping', 'kdeconnect.battery', 'kdeconnect.clipboard', 'x.unknown', '', 'kdeconnect.share.request\u0000'];
+
+// made once: gjs 1.74 can block callbacks during a collection (see docs/reliability.md), so the
+// generator keeps its garbage small
+const LONG = 'x'.repeat(70000);
+const NESTED = '['.repeat(200) + ']'.repeat(200);
+const DEEP = new TextEncoder().encode('{"id":1,"type":"kdeconnect.ping","body":' + '['.repeat(5000) + ']'.repeat(5000) + '}');
+
+/** One generated line: a valid-looking packet, mutated, or bytes that are no JSON at all. */
+function fuzzLine(r: () => number): Uint8Array {
+    const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
+    const weird = (): unknown => pick<() => unknown>([
+        () => null, () => true, () => -1, () => 1e308, () => 2 ** 64, () => -0, () => 'NaN', () => '',
+        () => LONG.slice(0, Math.floor(r() * LONG.length)), () => [], () => ({}), () => [1, 'a', null],
+        () => JSON.parse(NESTED), () => ({filename: {nested: true}}),
+        () => '../../' + 'a/'.repeat(50) + 'x', () => '\u0000\u001f\u202e', () => Math.floor(r() * 1e9),
+    ])();
+    const kind = r();
+    if (kind < 0.08) {
+        // not JSON, or not UTF-8
+        const n = Math.floor(r() * 300);
+        const bytes = new Uint8Array(n);
+        for (let i = 0; i < n; i++)
+            bytes[i] = Math.floor(r() * 256) === 10 ? 32 : Math.floor(r() * 256);
+        return bytes;
+    }
+    if (kind < 0.1)
+        return DEEP;
+    const body: Record<string, unknown> = {filename: 'fuzz.bin', text: 'hello', url: 'https://example.org', pair: r() < 0.5,
+        numberOfFiles: 1, totalPayloadSize: 10, lastModified: 1700000000000, open: false, deviceId: 'x'.repeat(32),
+        deviceName: 'Fuzz', protocolVersion: 8};
+    for (const key of Object.keys(body)) {
+        const m = r();
+        if (m < 0.3)
+            delete body[key];
+        else if (m < 0.5)
+            body[key] = weird();
+    }
+    // pair packets only rarely: a pair:false unpairs the device, after which all else is refused
+    let type = pick(TYPES);
+    if (type === 'kdeconnect.pair' && r() < 0.9)
+        type = 'kdeconnect.ping';
+    const packet: Record<string, unknown> = {id: r() < 0.9 ? Math.floor(r() * 1e12) : weird(), type: r() < 0.9 ? type : weird(), body};
+    if (r() < 0.3)
+        packet.payloadSize = weird();
+    // offers of a payload that nobody serves: only a few, each costs the receiver a connection attempt
+    if (r() < 0.005)
+        packet.payloadTransferInfo = {port: 1739 + Math.floor(r() * 26)};
+    else if (r() < 0.05)
+        packet.payloadTransferInfo = weird();
+    if (r() < 0.2)
+        delete packet.body;
+    return new TextEncoder().encode(JSON.stringify(packet));
+}
+
+async function sendFuzz(out: Gio.OutputStream, count: number, seed: number): Promise<string> {
+    const r = prng(seed);
+    const newline = new Uint8Array([10]);
+    let batch: Uint8Array[] = [];
+    let size = 0, sent = 0;
+    for (let i = 0; i < count; i++) {
+        const line = fuzzLine(r);
+        batch.push(line, newline);
+        size += line.length + 1;
+        if (size > 256 * 1024 || i === count - 1) {
+            const all = new Uint8Array(size);
+            let at = 0;
+            for (const b of batch) {
+                all.set(b, at);
+                at += b.length;
+            }
+            await writeAll(out, all, null);
+            sent = i + 1;
+            batch = [];
+            size = 0;
+        }
+    }
+    return `fuzz sent ${sent} packets`;
 }
 
 async function main(): Promise<number> {
@@ -78,6 +195,13 @@ async function main(): Promise<number> {
         if (line !== undefined)
             await writeAll(link.connection.output_stream, new TextEncoder().encode(`${line}\n`), null);
         let outcome = 'sent';
+        if (step.fuzz) {
+            try {
+                outcome = await sendFuzz(link.connection.output_stream, step.fuzz.count, step.fuzz.seed);
+            } catch (e) {
+                outcome = `fuzz stopped: ${errorMessage(e)}`;
+            }
+        }
         if (server && step.payload) {
             try {
                 outcome = await servePayload(engine, targetPem, server, step.payload);

@@ -1,0 +1,261 @@
+// The fault and abuse suite: a real `ferry serve` ("Victim") in one network namespace; in the
+// other a paired Ferry ("Friend") and the scripted peer ("Evil", test/tools/peer.ts) that sends
+// whatever a scenario says. Each case prints a "# " line with its figures; they are collected in
+// build/test-output/faults.txt (and docs/reliability.md).
+import GLib from 'gi://GLib';
+import {pairBoth, requireRoot, waitDevice} from '../lib/ferry.js';
+import {FerryNode, HostPair} from '../lib/netns.js';
+import {ROOT, check, isRoot, run, sha256, sleep, waitFor} from '../lib/proc.js';
+import {ScriptedPeer, fileStep} from '../lib/scriptedPeer.js';
+
+const PYTHON = '/usr/bin/python3';
+const OUT = GLib.getenv('FERRY_TEST_OUT') || `${ROOT}/build/test-output`;
+const figures: string[] = [];
+
+function report(line: string): void {
+    print(`# ${line}`);
+    figures.push(line);
+}
+
+interface Probe {
+    calls: number;
+    p50: number;
+    p99: number;
+    max: number;
+}
+
+async function procNumber(pid: number, field: string): Promise<number> {
+    const status = await check(['cat', `/proc/${pid}/status`]);
+    return Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+}
+
+async function openFds(pid: number): Promise<number> {
+    return (await check(['ls', `/proc/${pid}/fd`])).split('\n').filter(Boolean).length;
+}
+
+describe('faults and abuse', () => {
+    let hosts: HostPair;
+    let victim: FerryNode, friend: FerryNode;
+    let evil: ScriptedPeer;
+    let recv: string, src: string;
+    const originalTimeout = jasmine.DEFAULT_TIMEOUT_INTERVAL;
+    const ready = () => requireRoot(isRoot());
+
+    const victimPid = () => victim.serveProc!.pid;
+    const listing = async (dir = recv) => (await check(['ls', '-A', dir])).split('\n').filter(Boolean);
+    const partials = async (dir = recv) => (await listing(dir)).filter(n => n.includes('.partial'));
+    const victimLog = () => victim.serveProc?.output ?? '';
+    /** No JS exceptions, criticals or unhandled rejections in the victim's output. */
+    const crashes = () => victimLog().split('\n').filter(l => /JS ERROR|Gjs-CRITICAL|Unhandled promise|TypeError|ReferenceError/.test(l));
+    const probe = async (seconds: number): Promise<Probe> => {
+        const r = await run([PYTHON, `${ROOT}/test/faults/probe.py`, String(seconds)], victim.env);
+        if (r.status !== 0)
+            throw new Error(`probe failed: ${r.stderr}\nvictim:\n${victimLog().split('\n').slice(-60).join('\n')}`);
+        return JSON.parse(r.stdout) as Probe;
+    };
+    const settledFds = async (baseline: number) => {
+        await waitFor(`the victim's descriptors back at ${baseline}`, 10000, async () =>
+            await openFds(victimPid()) <= baseline || undefined).catch(async e => {
+            throw new Error(`${e}: ${await openFds(victimPid())}\n${await check(['ls', '-l', `/proc/${victimPid()}/fd`])}`);
+        });
+    };
+    const friendSends = async (path: string) => {
+        const r = await friend.cli(['send', 'Victim', path]);
+        expect(r.status).withContext(r.stderr).toBe(0);
+        const got = `${recv}/${GLib.path_get_basename(path)}`;
+        // the sender is done when the last byte left; the receiver then moves the file into place
+        await waitFor(`${got}`, 10000, () => GLib.file_test(got, GLib.FileTest.EXISTS) || undefined);
+        expect(await sha256(got)).toBe(await sha256(path));
+        await check(['rm', '-f', got]);
+    };
+
+    beforeAll(async () => {
+        jasmine.DEFAULT_TIMEOUT_INTERVAL = 240000;
+        if (!isRoot())
+            return;
+        await check(['mkdir', '-p', OUT]);
+        hosts = await HostPair.create();
+        victim = new FerryNode(hosts.nsA, 'Victim');
+        friend = new FerryNode(hosts.nsB, 'Friend');
+        recv = `${victim.home}/received`;
+        src = `${friend.home}/src`;
+        await check(['mkdir', '-p', recv, src]);
+        evil = await ScriptedPeer.create(victim, hosts.nsB);
+        await victim.serve(['--receive-dir', recv]);
+        await friend.serve(['--receive-dir', `${friend.home}/in`]);
+        await waitDevice(friend, 'Victim', 'reachable', 15000, d => d.reachable);
+        await pairBoth(friend, victim);
+        await check(['sh', '-c', `head -c 1000000 /dev/urandom > '${src}/small.bin'`]);
+    }, 300000);
+
+    afterAll(async () => {
+        jasmine.DEFAULT_TIMEOUT_INTERVAL = originalTimeout;
+        if (figures.length)
+            GLib.file_set_contents(`${OUT}/faults.txt`, new TextEncoder().encode(`${figures.join('\n')}\n`));
+        await run(['umount', `${victim?.home}/full`]);
+        await evil?.destroy();
+        await friend?.destroy();
+        await victim?.destroy();
+        await hosts?.destroy();
+    });
+
+    it('gives up on a peer that sends a byte a second, and on one that stops without closing', async () => {
+        if (!ready())
+            return;
+        const t0 = GLib.get_monotonic_time();
+        const out = await evil.run([
+            fileStep('dribble.bin', 100000, 0, {behaviour: 'dribble'}),
+            fileStep('stalled.bin', 1000000, 100000, {behaviour: 'stall'}),
+            {waitMs: 500},
+        ]);
+        const seconds = (GLib.get_monotonic_time() - t0) / 1e6;
+        expect(out).toMatch(/step 0 receiver gave up after \d+ s/);
+        expect(out).toMatch(/step 1 receiver gave up after \d+ s/);
+        const dribble = await victim.serveProc!.waitForLine(/receiving from Evil failed: dribble\.bin: /, 5000);
+        const stalled = await victim.serveProc!.waitForLine(/receiving from Evil failed: stalled\.bin: /, 5000);
+        expect(dribble).toMatch(/the transfer stalled: only \d+ bytes in 15 s/);
+        // silence trips the socket's own I/O time-out (10 s) or the stall watchdog, whichever is first
+        expect(stalled).toMatch(/the transfer stalled: no data for 15 s|Socket I\/O timed out/);
+        expect(await listing()).toEqual([]);
+        report(`slow peers: a byte a second → "${dribble.replace(/^.*failed: /, '')}"; 100 kB then silence → ` +
+            `"${stalled.replace(/^.*failed: /, '')}"; ${seconds.toFixed(0)} s for both, no partial file`);
+    });
+
+    it('fails a file cleanly when the disk is full, and the link stays usable', async () => {
+        if (!ready())
+            return;
+        const full = `${victim.home}/full`;
+        await check(['mkdir', '-p', full]);
+        await check(['mount', '-t', 'tmpfs', '-o', 'size=16m', 'ferry-faults-full', full]);
+        await victim.stopServe();
+        await victim.serve(['--receive-dir', full]);
+        await waitDevice(friend, 'Victim', 'reachable', 20000, d => d.paired && d.reachable);
+        await check(['sh', '-c', `head -c 41943040 /dev/urandom > '${src}/too big.bin'`]);
+        const r = await friend.cli(['send', 'Victim', `${src}/too big.bin`]);
+        expect(r.status).toBe(6);
+        const line = await victim.serveProc!.waitForLine(/receiving from Friend failed: too big\.bin: .*/, 10000);
+        expect(line).toMatch(/No space left on device/);
+        expect(await listing(full)).toEqual([]);
+        // the link is still up, and a file that fits arrives
+        const again = await friend.cli(['send', 'Victim', `${src}/small.bin`]);
+        expect(again.status).withContext(again.stderr).toBe(0);
+        await waitFor('small.bin', 10000, () => GLib.file_test(`${full}/small.bin`, GLib.FileTest.EXISTS) || undefined);
+        expect(await sha256(`${full}/small.bin`)).toBe(await sha256(`${src}/small.bin`));
+        report(`disk full (16 MiB tmpfs, 40 MiB file): "${line.replace(/^\S+ /, '')}"; nothing left in the folder; the next file arrived`);
+        await victim.stopServe();
+        await check(['umount', full]);
+        await victim.serve(['--receive-dir', recv]);
+        await waitDevice(friend, 'Victim', 'reachable', 20000, d => d.paired && d.reachable);
+    });
+
+    it('stays responsive under UDP and TCP floods, with memory bounded, and a paired device still gets through', async () => {
+        if (!ready())
+            return;
+        const idle = await probe(3);
+        const rssBefore = await procNumber(victimPid(), 'VmRSS');
+        const fdsBefore = await openFds(victimPid());
+        const port = (await victim.json<{tcpPort: number}>(['id'])).tcpPort;
+        await check(['sh', '-c', `head -c 20000000 /dev/urandom > '${src}/during flood.bin'`]);
+        const udp = run(['ip', 'netns', 'exec', hosts.nsB, PYTHON, `${ROOT}/test/faults/flood.py`, 'udp', hosts.ipA, '10']);
+        const tcp = run(['ip', 'netns', 'exec', hosts.nsB, PYTHON, `${ROOT}/test/faults/flood.py`, 'tcp', hosts.ipA, String(port), '300', '10']);
+        const probing = probe(10);
+        await sleep(3000);
+        const t = GLib.get_monotonic_time();
+        await friendSends(`${src}/during flood.bin`);
+        const sendSeconds = (GLib.get_monotonic_time() - t) / 1e6;
+        const [u, c, p] = [await udp, await tcp, await probing];
+        expect(u.status).withContext(u.stderr).toBe(0);
+        expect(c.status).withContext(c.stderr).toBe(0);
+        const udpFigures = JSON.parse(u.stdout) as {udp_packets: number; device_ids: number};
+        const tcpFigures = JSON.parse(c.stdout) as {tcp_opened: number; tcp_refused: number; tcp_closed_by_ferry: number};
+        const rssAfter = await procNumber(victimPid(), 'VmRSS');
+        expect(victim.serveProc!.running).toBeTrue();
+        expect(crashes()).toEqual([]);
+        expect(rssAfter - rssBefore).toBeLessThan(64 * 1024);
+        // every half-open connection was closed by Ferry well within the 10 s it was held
+        expect(tcpFigures.tcp_closed_by_ferry + tcpFigures.tcp_refused).toBe(300);
+        await settledFds(fdsBefore);
+        expect((await devicesOf(victim)).filter(d => !d.paired).length).toBeLessThanOrEqual(42);
+        report(`floods for 10 s: ${udpFigures.udp_packets} UDP identity packets from ${udpFigures.device_ids} fake ids, ` +
+            `${tcpFigures.tcp_opened} TCP connections that never finish (all closed by Ferry, ${tcpFigures.tcp_refused} refused); ` +
+            `D-Bus round trip on the victim's main loop p50/p99/max ${p.p50.toFixed(2)}/${p.p99.toFixed(2)}/${p.max.toFixed(2)} ms ` +
+            `(idle ${idle.p50.toFixed(2)}/${idle.p99.toFixed(2)}/${idle.max.toFixed(2)} ms); RSS ${Math.round(rssBefore / 1024)} → ` +
+            `${Math.round(rssAfter / 1024)} MiB; a paired device sent 20 MB during the flood in ${sendSeconds.toFixed(1)} s`);
+    });
+
+    it('reports a receive folder removed during a transfer, loses nothing, and recovers', async () => {
+        if (!ready())
+            return;
+        // removed while a file is on its way
+        await check(['sh', '-c', `head -c 209715200 /dev/urandom > '${src}/removed.bin'`]);
+        const sum = await sha256(`${src}/removed.bin`);
+        const sending = friend.cli(['send', 'Victim', `${src}/removed.bin`]);
+        await waitFor('the partial file', 10000, async () => (await partials()).length > 0 || undefined);
+        await check(['rm', '-rf', recv]);
+        // the sender may well have sent every byte before the receiver found its folder gone
+        await sending;
+        const removed = await victim.serveProc!.waitForLine(/receiving from Friend failed: removed\.bin: .*/, 10000);
+        expect(removed).toMatch(/No such file or directory/);
+        // nothing lost: the sender's file is untouched, nothing landed anywhere else
+        expect(await sha256(`${src}/removed.bin`)).toBe(sum);
+        expect(await listing(victim.home)).not.toContain('removed.bin');
+        // the folder comes back with the next file
+        await friendSends(`${src}/small.bin`);
+        report(`receive folder removed mid-transfer → ` +
+            `"${removed.replace(/^.*failed: /, '')}"; the sender's files intact; the next file recreated the folder`);
+    });
+    it('survives 100 800 generated and mutated packets over real TLS links, with memory bounded', async () => {
+        if (!ready())
+            return;
+        const rssBefore = await procNumber(victimPid(), 'VmRSS');
+        const fdsBefore = await openFds(victimPid());
+        const t0 = GLib.get_monotonic_time();
+        // Fourteen scripted peers of 7 200 packets each, each on a fresh link and in a fresh process:
+        // the scripted peer runs on Debian 12's gjs 1.74, which at times blocks its own callbacks
+        // during a collection ("JS callback during garbage collection") and stalls when a single
+        // process allocates this much (see docs/reliability.md).
+        const runs = 14, perRun = 7200;
+        let sent = 0;
+        const stops: string[] = [];
+        const rssAfterRun: number[] = [];
+        for (let i = 0; i < runs; i++) {
+            const out = await evil.run([{fuzz: {count: perRun, seed: 20261125 + i}}, {waitMs: 500}]);
+            sent += Number(/fuzz sent (\d+) packets/.exec(out)?.[1] ?? 0);
+            const stop = /fuzz stopped: (.*)/.exec(out)?.[1];
+            if (stop)
+                stops.push(stop);
+            rssAfterRun.push(await procNumber(victimPid(), 'VmRSS'));
+        }
+        const seconds = (GLib.get_monotonic_time() - t0) / 1e6;
+        const stopped = stops.join('; ');
+        expect(victim.serveProc!.running).toBeTrue();
+        expect(crashes()).toEqual([]);
+        // every packet went through, or Ferry closed a link, with a reason in its log
+        if (stops.length)
+            expect(victimLog()).toMatch(/disconnected Evil/);
+        else
+            expect(sent).toBe(runs * perRun);
+        // bounded, though high: the engine's heap grows while the collector sizes itself and levels
+        // off at 330-390 MiB here (see docs/reliability.md); a leak per packet would pass 448 MiB
+        const rssPeak = await procNumber(victimPid(), 'VmHWM');
+        expect(rssPeak).withContext(`RSS after each run: ${rssAfterRun.join(', ')} KiB`).toBeLessThan(448 * 1024);
+        await settledFds(fdsBefore);
+        expect(await partials()).toEqual([]);
+        // shares of files without a payload are empty files by the protocol: that is all that may be here
+        const created = await listing();
+        const sizes = created.length ? (await check(['sh', '-c', `cd '${recv}' && stat -c %s -- *`])).split('\n').filter(Boolean) : [];
+        expect(sizes.every(n => n === '0')).withContext(created.join(', ')).toBeTrue();
+        await check(['sh', '-c', `rm -f '${recv}'/*`]);
+        // and a real device still gets through (Evil may well have unpaired itself: it comes last)
+        await friendSends(`${src}/small.bin`);
+        report(`fuzz: ${sent} packets in ${seconds.toFixed(1)} s${stopped ? ` (link closed by Ferry: ${stopped})` : ''}, ` +
+            `${created.length} empty files from shares without a payload, ` +
+            `victim alive, 0 uncaught exceptions, RSS ${Math.round(rssBefore / 1024)} MiB before, after each run ` +
+            `${rssAfterRun.map(k => Math.round(k / 1024)).join('/')} MiB (peak ${Math.round(rssPeak / 1024)}), ` +
+            `descriptors back to ${fdsBefore}`);
+    });
+});
+
+async function devicesOf(node: FerryNode): Promise<{paired: boolean}[]> {
+    return node.json<{paired: boolean}[]>(['devices', '--wait', '0']);
+}
