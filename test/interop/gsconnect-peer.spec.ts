@@ -133,6 +133,20 @@ for (const kind of KINDS) {
             await ferry.serveProc!.waitForLine(/text from Desk: Cześć from GSConnect/, 10000);
         });
 
+        it('sends GSConnect text, and GSConnect receives it (its own packet log)', async () => {
+            if (!prerequisites())
+                return;
+            const text = 'Zażółć gęślą jaźń from Ferry';
+            const r = await ferry.cli(['send-text', 'Desk', text]);
+            expect(r.status).withContext(r.stderr).toBe(0);
+            // GSConnect puts the text in a dialog on its display; with debug on it logs the packet first
+            await waitFor('GSConnect to log the text share', 10000, () =>
+                /"type": "kdeconnect\.share\.request"/.test(gsc.log) && gsc.log.includes(`"text": "${text}"`) || undefined)
+                .catch(e => {
+                    throw new Error(`${e}\n${gsc.log.split('\n').slice(-30).join('\n')}`);
+                });
+        });
+
         it('unpairs, then pairs again at GSConnect\'s request', async () => {
             if (!prerequisites())
                 return;

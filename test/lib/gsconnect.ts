@@ -82,7 +82,9 @@ export class GSConnectPeer {
         const kf = `${this.session.home}/.config/glib-2.0/settings/keyfile`;
         if (!GLib.file_test(kf, GLib.FileTest.EXISTS)) {
             const id = (GLib.uuid_string_random() ?? '').replace(/-/g, '');
-            GLib.file_set_contents(kf, new TextEncoder().encode(`[org/gnome/shell/extensions/gsconnect]\nname='${this.name}'\nid='${id}'\n`));
+            // debug: GSConnect logs every packet it receives, which is how the tests see what it got
+            GLib.file_set_contents(kf, new TextEncoder().encode(
+                `[org/gnome/shell/extensions/gsconnect]\nname='${this.name}'\nid='${id}'\ndebug=true\n`));
         }
         // GSConnect ≥ 58 is an ES module (its shebang says `gjs -m`)
         const [, head] = GLib.file_get_contents(`${this.session.root ?? ''}${GSC_DIR}/service/daemon.js`);
