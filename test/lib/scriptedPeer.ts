@@ -7,6 +7,8 @@ import {Background, ROOT, check, run} from './proc.js';
 
 export type Step = Record<string, unknown>;
 
+const SCENARIO_LIMIT_MS = 120_000;
+
 /** A share of one file whose payload the peer serves: `send` bytes of it, then `behaviour`. */
 export function fileStep(name: unknown, size: number, send = size, extra: Record<string, unknown> = {}): Step {
     return {packet: {type: 'kdeconnect.share.request', body: {filename: name, numberOfFiles: 1, totalPayloadSize: size},
@@ -40,8 +42,19 @@ export class ScriptedPeer {
         const peer = new Background(['ip', 'netns', 'exec', this.ns, 'gjs', '-m', `${ROOT}/build/test/peer.js`, this.dir, targetId, path],
             {HOME: this.dir});
         this.current = peer;
+        // a scenario that hangs must not outlive the test (nor the namespace it runs in)
+        let timedOut = false;
+        const timer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, SCENARIO_LIMIT_MS, () => {
+            timedOut = true;
+            peer.kill().catch(() => undefined);
+            return GLib.SOURCE_REMOVE;
+        });
         const code = await peer.exited;
+        if (!timedOut)
+            GLib.source_remove(timer);
         this.current = null;
+        if (timedOut)
+            throw new Error(`the scripted peer did not finish within ${SCENARIO_LIMIT_MS / 1000} s:\n${peer.output}`);
         if (code !== 0)
             throw new Error(`the scripted peer exited ${code}:\n${peer.output}`);
         return peer.output;
