@@ -95,7 +95,8 @@ export class Background {
             const bytes = await stream.read_bytes_async(4096, GLib.PRIORITY_DEFAULT, null);
             if (bytes.get_size() === 0)
                 break;
-            partial += decoder.decode(bytes.toArray());
+            // a character may straddle two reads: the decoder keeps the first half until the second comes
+            partial += decoder.decode(bytes.toArray(), {stream: true});
             const parts = partial.split('\n');
             partial = parts.pop() ?? '';
             this.lines.push(...parts);
