@@ -89,20 +89,28 @@ export class Background {
     }
 
     private async pump(stream: Gio.InputStream): Promise<void> {
+        // lines are cut on the newline byte and only then decoded: a UTF-8 character may straddle
+        // two reads (gjs 1.74's TextDecoder has no streaming mode)
         const decoder = new TextDecoder();
-        let partial = '';
+        let pending = new Uint8Array(0);
         for (;;) {
             const bytes = await stream.read_bytes_async(4096, GLib.PRIORITY_DEFAULT, null);
             if (bytes.get_size() === 0)
                 break;
-            // a character may straddle two reads: the decoder keeps the first half until the second comes
-            partial += decoder.decode(bytes.toArray(), {stream: true});
-            const parts = partial.split('\n');
-            partial = parts.pop() ?? '';
-            this.lines.push(...parts);
+            const chunk = bytes.toArray();
+            const joined = new Uint8Array(pending.length + chunk.length);
+            joined.set(pending);
+            joined.set(chunk, pending.length);
+            const end = joined.lastIndexOf(10);
+            if (end < 0) {
+                pending = joined;
+                continue;
+            }
+            this.lines.push(...decoder.decode(joined.subarray(0, end)).split('\n'));
+            pending = joined.slice(end + 1);
         }
-        if (partial)
-            this.lines.push(partial);
+        if (pending.length)
+            this.lines.push(decoder.decode(pending));
     }
 
     get output(): string {
