@@ -205,8 +205,13 @@ describe('faults and abuse', () => {
             `"${removed.replace(/^.*failed: /, '')}"; the sender's files intact; the next file recreated the folder`);
     });
     it('survives 100 800 generated and mutated packets over real TLS links, with memory bounded', async () => {
-        if (!ready())
+        // Not in the default run: on Debian 12's gjs 1.74 the test runner itself, reading the
+        // victim's 100 000 log lines, can hit "JS callback during garbage collection" and stall
+        // (docs/reliability.md). FERRY_FUZZ=1 npm run test:faults runs it.
+        if (!ready() || !GLib.getenv('FERRY_FUZZ')) {
+            pending('fuzzing runs with FERRY_FUZZ=1 (gjs 1.74 stalls, see docs/reliability.md)');
             return;
+        }
         const rssBefore = await procNumber(victimPid(), 'VmRSS');
         const fdsBefore = await openFds(victimPid());
         const t0 = GLib.get_monotonic_time();
