@@ -30,8 +30,6 @@ export class Device {
     incomingCapabilities: string[] = [];
     outgoingCapabilities: string[] = [];
     link: Link | null = null;
-    /** When we last told this unpaired device so (monotonic µs). */
-    lastUnpairedNotice = 0;
     pairing: PairingState;
     pairTimer: number | null = null;
     verificationKey = '';

@@ -18,6 +18,7 @@ import {
 import {sanitizeDeviceName} from '../protocol/names.js';
 import {Packet, makePacket} from '../protocol/packet.js';
 import {PairStep} from '../protocol/pairing.js';
+import {IntervalLimiter} from '../protocol/rateLimit.js';
 import {verificationKey} from '../protocol/verification.js';
 import {Device, DeviceInfo} from './device.js';
 import {matchDevice} from './match.js';
@@ -25,6 +26,11 @@ import {certificateFromPem} from './identity/certificate.js';
 import {FerrySettings, FerryStore, TrustStore} from './identity/ferryStore.js';
 import {GSCONNECT_BUS_NAME, GSConnectStore} from './identity/gsconnectStore.js';
 import {IdentityChoice, LocalIdentity, TrustedDevice} from './identity/types.js';
+
+/** The set of networks we announce on, as one comparable string. */
+async function networkSignature(): Promise<string> {
+    return (await interfaceBroadcasts()).sort().join(' ');
+}
 
 export interface EngineOptions {
     /** Ferry's config folder (identity, pairings, settings). */
@@ -242,8 +248,8 @@ export class Engine extends Emitter<EngineEvents> {
         }
         const monitor = Gio.NetworkMonitor.get_default();
         this.networkChangedId = monitor.connect('network-changed', () => this.scheduleNetworkCheck());
-        interfaceBroadcasts().then(b => {
-            this.networkSignature = b.sort().join(' ');
+        networkSignature().then(signature => {
+            this.networkSignature = signature;
         }).catch(() => undefined);
         this.setState('running', `listening on TCP ${this.tcpPort}`);
         this.refresh();
@@ -298,8 +304,7 @@ export class Engine extends Emitter<EngineEvents> {
             return;
         this.networkCheckTimer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, 1000, () => {
             this.networkCheckTimer = 0;
-            interfaceBroadcasts().then(b => {
-                const signature = b.sort().join(' ');
+            networkSignature().then(signature => {
                 if (signature === this.networkSignature || this.state !== 'running')
                     return;
                 this.networkSignature = signature;
@@ -352,15 +357,14 @@ export class Engine extends Emitter<EngineEvents> {
         return n;
     }
 
-    private lastLimitLog = 0;
+    private readonly limitLogs = new IntervalLimiter(1000);
+    /** `{"pair":false}` to an unpaired sender at most every 5 s, not once per packet. */
+    private readonly unpairedNotices = new IntervalLimiter(5000);
 
     /** A log line about a limit at most once a second: a flood must not flood the log. */
     private logLimited(line: string): void {
-        const now = GLib.get_monotonic_time();
-        if (now - this.lastLimitLog < 1e6)
-            return;
-        this.lastLimitLog = now;
-        this.emit('log', line);
+        if (this.limitLogs.allow('limit', GLib.get_monotonic_time() / 1000))
+            this.emit('log', line);
     }
 
     private track<T>(run: (c: Gio.Cancellable) => Promise<T>): Promise<T> {
@@ -471,11 +475,8 @@ export class Engine extends Emitter<EngineEvents> {
             this.emit('log', `${device.name}: refused ${packet.type} from an unpaired device`);
             // tell it once in a while, not once per packet: a peer that floods us and never reads
             // would otherwise have us queue an answer for each
-            const now = GLib.get_monotonic_time();
-            if (now - device.lastUnpairedNotice > 5e6) {
-                device.lastUnpairedNotice = now;
+            if (this.unpairedNotices.allow(device.id, GLib.get_monotonic_time() / 1000))
                 link.send(makePacket(PACKET_PAIR, {pair: false})).catch(() => undefined);
-            }
             return;
         }
         this.emit('packet', device, packet);

@@ -4,7 +4,7 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import GObject from 'gi://GObject';
-import {callAsync} from './gio.js';
+import {callAsync, cancelAfter} from './gio.js';
 
 function newTlsObject<T extends Gio.TlsConnection>(type: GObject.GType, base: Gio.IOStream,
     certificate: Gio.TlsCertificate): T {
@@ -84,12 +84,7 @@ const CLOSE_TIMEOUT_MS = 2000;
 export async function closeStream(stream: Gio.IOStream, priority = GLib.PRIORITY_DEFAULT): Promise<void> {
     const start = Gio.IOStream.prototype.close_async as unknown as AsyncStart;
     const cancellable = new Gio.Cancellable();
-    let fired = false;
-    const timer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, CLOSE_TIMEOUT_MS, () => {
-        fired = true;
-        cancellable.cancel();
-        return GLib.SOURCE_REMOVE;
-    });
+    const disarm = cancelAfter(cancellable, CLOSE_TIMEOUT_MS);
     try {
         await callAsync(cb => start.call(stream, priority, cancellable, cb), res => {
             Gio.IOStream.prototype.close_finish.call(stream, res);
@@ -97,8 +92,7 @@ export async function closeStream(stream: Gio.IOStream, priority = GLib.PRIORITY
     } catch {
         // closing a broken connection fails; it is closed below all the same
     } finally {
-        if (!fired)
-            GLib.source_remove(timer);
+        disarm();
     }
     const base = stream instanceof Gio.TlsConnection ? stream.base_io_stream : stream;
     if (base instanceof Gio.SocketConnection) {
