@@ -22,6 +22,13 @@ const iface = jr.interface(jasmineCore, env);
 Object.assign(globalThis as any, iface);
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
+const endHooks: (() => void)[] = [];
+
+/** Runs `fn` once the whole suite has finished, before the process exits. */
+export function atSuiteEnd(fn: () => void): void {
+    endHooks.push(fn);
+}
+
 export function runSpecs(suite: string): void {
     const filter = GLib.getenv('FERRY_TEST_FILTER');
     let passed = 0, failed = 0, skipped = 0;
@@ -61,6 +68,8 @@ export function runSpecs(suite: string): void {
         print(`# ${suite}: ${secs} s`);
         print(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
         code = failed === 0 && passed > 0 ? 0 : 1;
+        for (const hook of endHooks.splice(0))
+            hook();
         loop.quit();
     }});
     env.execute();

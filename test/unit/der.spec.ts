@@ -1,7 +1,7 @@
 import {DerError, base64Decode, pemToDer, readTlv, subjectCommonName, subjectPublicKeyInfo} from '../../src/protocol/der.js';
 import {sha256, toHex} from '../../src/protocol/sha256.js';
 import {verificationKey} from '../../src/protocol/verification.js';
-import {KeyKind, makeCert, readBytes, readTextFile, spkiFile, tmpDir} from '../lib/certs.js';
+import {CERT_TIMEOUT, KeyKind, makeCert, readBytes, readTextFile, spkiFile, tmpDir} from '../lib/certs.js';
 import {check, run} from '../lib/proc.js';
 
 describe('DER reader', () => {
@@ -14,7 +14,7 @@ describe('DER reader', () => {
             const der = pemToDer(readTextFile(c.cert));
             expect(toHex(subjectPublicKeyInfo(der))).toBe(toHex(readBytes(await spkiFile(c))));
             expect(subjectCommonName(der)).toBe(c.id);
-        });
+        }, CERT_TIMEOUT);
     }
 
     it('finds the CN among other attributes and in any position', async () => {
@@ -78,6 +78,6 @@ describe('SHA-256 and the verification key', () => {
             expect(verificationKey(pb, pa, ts)).toBe(verificationKey(pa, pb, ts));
             expect(verificationKey(pa, pb, ts)).toMatch(/^[0-9A-F]{8}$/);
             expect(verificationKey(pa, pb, ts + 1)).not.toBe(verificationKey(pa, pb, ts));
-        });
+        }, CERT_TIMEOUT);
     }
 });

@@ -1,7 +1,7 @@
 // GSConnect's stored identity and pairings, read by the real `ferry` command from fixture
 // homes that the tests lay out the way GSConnect 54 (RSA-4096) and 62+ (EC P-256) do.
 import GLib from 'gi://GLib';
-import {KeyKind, makeCert, readTextFile, tmpDir} from '../lib/certs.js';
+import {CERT_TIMEOUT, KeyKind, makeCert, readTextFile, tmpDir} from '../lib/certs.js';
 import {FERRY, check, have, run} from '../lib/proc.js';
 
 const UUID = 'gsconnect@andyholmes.github.io';
@@ -125,7 +125,7 @@ describe('GSConnect identity store', () => {
         expect(id.id).toBe(f.id);
         expect(id.gsconnectDevicesFrom).toContain(system);
         expectPeers(f, await ferryJson<Dev[]>(f, ['devices', '--wait', '0']));
-    });
+    }, CERT_TIMEOUT);
 
     it('reads the pairings without any schema from the keyfile settings backend', async () => {
         const f = await fixture('ec');
