@@ -396,6 +396,9 @@ async function cmdServe(p: ParsedArgs): Promise<number> {
     const stamp = () => GLib.DateTime.new_now_local().format('%H:%M:%S') ?? '';
     engine.on('log', line => print(`${stamp()} ${line}`));
     share.on('log', line => print(`${stamp()} ${line}`));
+    // received text and links are delivered here, on standard output
+    share.on('text', (device, text) => print(`${stamp()} text from ${device.name}: ${text}`));
+    share.on('url', (device, url) => print(`${stamp()} link from ${device.name}: ${url}`));
     share.on('transfer', t => {
         if (t.state !== 'active')
             print(`${stamp()} transfer ${t.id} ${t.direction === 'in' ? 'from' : 'to'} ${t.deviceName} ${t.state}` +

@@ -13,12 +13,12 @@ import {certificateDer} from '../net/tls.js';
 import {subjectPublicKeyInfo} from '../protocol/der.js';
 import {Identity, OwnIdentity, makeIdentityPacket} from '../protocol/identity.js';
 import {
-    DeviceType, MAX_PENDING_LINKS, MAX_UNPAIRED_LINKS, PACKET_IDENTITY, PACKET_PAIR, PACKET_SHARE_REQUEST, PACKET_SHARE_UPDATE, PAIR_TIMEOUT_MS, PROTOCOL_VERSION,
+    DeviceType, MAX_PACKET_BYTES, MAX_PENDING_LINKS, MAX_UNPAIRED_LINKS, MAX_UNPAIRED_PACKET_BYTES, PACKET_IDENTITY, PACKET_PAIR, PACKET_SHARE_REQUEST, PACKET_SHARE_UPDATE, PAIR_TIMEOUT_MS, PROTOCOL_VERSION,
 } from '../protocol/limits.js';
 import {sanitizeDeviceName} from '../protocol/names.js';
 import {Packet, makePacket} from '../protocol/packet.js';
 import {PairStep} from '../protocol/pairing.js';
-import {IntervalLimiter} from '../protocol/rateLimit.js';
+import {IntervalLimiter, LogThrottle} from '../protocol/rateLimit.js';
 import {verificationKey} from '../protocol/verification.js';
 import {Device, DeviceInfo} from './device.js';
 import {matchDevice} from './match.js';
@@ -360,11 +360,19 @@ export class Engine extends Emitter<EngineEvents> {
     private readonly limitLogs = new IntervalLimiter(1000);
     /** `{"pair":false}` to an unpaired sender at most every 5 s, not once per packet. */
     private readonly unpairedNotices = new IntervalLimiter(5000);
+    private readonly peerLogs = new LogThrottle();
 
     /** A log line about a limit at most once a second: a flood must not flood the log. */
     private logLimited(line: string): void {
         if (this.limitLogs.allow('limit', GLib.get_monotonic_time() / 1000))
             this.emit('log', line);
+    }
+
+    /** A line a peer can cause once per packet (here or in the share service): throttled per device and kind. */
+    peerLog(device: Device, kind: string, line: string): void {
+        const passed = this.peerLogs.pass(`${device.id}:${kind}`, line, GLib.get_monotonic_time() / 1000);
+        if (passed !== null)
+            this.emit('log', passed);
     }
 
     private track<T>(run: (c: Gio.Cancellable) => Promise<T>): Promise<T> {
@@ -436,8 +444,9 @@ export class Engine extends Emitter<EngineEvents> {
         if (old && old !== link)
             old.close('replaced by a new connection');
         const dev = device;
+        link.setPacketLimit(packetLimit(dev));
         link.on('packet', packet => this.onPacket(dev, link, packet));
-        link.on('malformed', err => this.emit('log', `${dev.name}: ignored a malformed packet: ${err.message}`));
+        link.on('malformed', err => this.peerLog(dev, 'malformed', `${dev.name}: ignored a malformed packet: ${err.message}`));
         link.on('closed', reason => {
             if (dev.link !== link)
                 return;
@@ -472,7 +481,7 @@ export class Engine extends Emitter<EngineEvents> {
         if (packet.type === PACKET_IDENTITY)
             return;
         if (!device.paired) {
-            this.emit('log', `${device.name}: refused ${packet.type} from an unpaired device`);
+            this.peerLog(device, 'unpaired', `${device.name}: refused ${packet.type} from an unpaired device`);
             // tell it once in a while, not once per packet: a peer that floods us and never reads
             // would otherwise have us queue an answer for each
             if (this.unpairedNotices.allow(device.id, GLib.get_monotonic_time() / 1000))
@@ -536,6 +545,7 @@ export class Engine extends Emitter<EngineEvents> {
         const trusted: TrustedDevice = {id: device.id, name: device.name, type: device.type,
             certificatePem: link.peerCertificate.certificate_pem ?? '', protocolVersion: link.protocolVersion, source: 'ferry'};
         device.trusted = trusted;
+        link.setPacketLimit(packetLimit(device));
         this.trustStore.trust(trusted).catch(e => this.emit('log', `could not save the pairing: ${errorMessage(e)}`));
         this.emit('log', `paired with ${device.name} (${device.id})`);
         this.emit('pairingFinished', device.id, 'paired', '');
@@ -544,6 +554,7 @@ export class Engine extends Emitter<EngineEvents> {
     private forgetDevice(device: Device): void {
         const was = device.trusted;
         device.trusted = null;
+        device.link?.setPacketLimit(packetLimit(device));
         if (was && this.trustStore) {
             const revoke = was.source === 'gsconnect' ? was.certificatePem : undefined;
             if (revoke)
@@ -597,4 +608,8 @@ export class Engine extends Emitter<EngineEvents> {
     deviceInfos(): DeviceInfo[] {
         return [...this.devices.values()].map(d => d.info()).sort((a, b) => a.name.localeCompare(b.name));
     }
+}
+
+function packetLimit(device: Device): number {
+    return device.paired ? MAX_PACKET_BYTES : MAX_UNPAIRED_PACKET_BYTES;
 }

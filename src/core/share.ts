@@ -163,6 +163,10 @@ export class ShareService extends Emitter<ShareEvents> {
         this.queues.set(device.id, next);
     }
 
+    private peerLog(device: Device, kind: string, line: string): void {
+        this.engine.peerLog(device, kind, line);
+    }
+
     private onPacket(device: Device, packet: Packet): void {
         if (packet.type !== PACKET_SHARE_REQUEST && packet.type !== PACKET_SHARE_UPDATE)
             return;
@@ -170,16 +174,16 @@ export class ShareService extends Emitter<ShareEvents> {
         try {
             request = parseShareRequest(packet);
         } catch (e) {
-            this.emit('log', `${device.name}: refused a share request: ${e instanceof ShareError ? e.message : errorMessage(e)}`);
+            this.peerLog(device, 'refused', `${device.name}: refused a share request: ${e instanceof ShareError ? e.message : errorMessage(e)}`);
             return;
         }
         switch (request.kind) {
         case 'text':
-            this.emit('log', `text from ${device.name}: ${request.text}`);
+            // no log line: the text may be a password on its way to the clipboard, and each face
+            // delivers it in its own way (the shell's clipboard, `ferry serve`'s output)
             this.emit('text', device, request.text);
             break;
         case 'url':
-            this.emit('log', `link from ${device.name}: ${request.url}`);
             this.emit('url', device, request.url);
             break;
         case 'update': {
@@ -196,7 +200,7 @@ export class ShareService extends Emitter<ShareEvents> {
             if (!address)
                 return;
             if (!this.receiveAllowed(device)) {
-                this.emit('log', `${device.name}: refused "${request.filename}": receiving files from this device is off`);
+                this.peerLog(device, 'refused', `${device.name}: refused "${request.filename}": receiving files from this device is off`);
                 if (request.port !== 0)
                     refusePayload(address, request.port).catch(() => undefined);
                 return;

@@ -41,6 +41,11 @@ export class Link extends Emitter<LinkEvents> {
         reader.setLimit(MAX_PACKET_BYTES);
     }
 
+    /** The longest line this link accepts from now on (unpaired devices get less). */
+    setPacketLimit(maxBytes: number): void {
+        this.reader.setLimit(maxBytes);
+    }
+
     get deviceId(): string {
         return this.identity.deviceId;
     }

@@ -10,6 +10,11 @@ export const PAYLOAD_PORT_MAX = 1764;
 export const MAX_IDENTITY_BYTES = 8192;
 /** Other packets: kdeconnectd ≥ 26.04 and Android cap at 32 MiB. */
 export const MAX_PACKET_BYTES = 32 * 1024 * 1024;
+/**
+ * Packets from a device that is not paired: only pairing (and identity) packets are any use,
+ * and they are small; a longer line ends the link instead of costing megabytes.
+ */
+export const MAX_UNPAIRED_PACKET_BYTES = 64 * 1024;
 /** A UDP identity from a real peer is ~2.2 KB (IP-fragmented); take any whole datagram. */
 export const MAX_DATAGRAM_BYTES = 65536;
 

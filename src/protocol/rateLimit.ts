@@ -62,3 +62,37 @@ export class BucketLimiter {
         return this.buckets.size;
     }
 }
+
+/**
+ * Log lines a peer can cause once per packet: `burst` per key in each `windowMs`, the rest
+ * counted, and the count carried on the next line that gets through, so a flood neither floods
+ * the journal nor hides that it happened.
+ */
+export class LogThrottle {
+    private windows = new Map<string, {start: number; shown: number; held: number}>();
+
+    constructor(private readonly burst = 5, private readonly windowMs = 10_000, private readonly maxKeys = 1024) {}
+
+    /** The line to write, or null to hold it back. */
+    pass(key: string, line: string, nowMs: number): string | null {
+        let w = this.windows.get(key);
+        let held = 0;
+        if (!w || nowMs - w.start >= this.windowMs) {
+            held = w?.held ?? 0;
+            w = {start: nowMs, shown: 0, held: 0};
+            this.windows.delete(key);
+            this.windows.set(key, w);
+            if (this.windows.size > this.maxKeys) {
+                const oldest = this.windows.keys().next().value;
+                if (oldest !== undefined)
+                    this.windows.delete(oldest);
+            }
+        }
+        if (w.shown >= this.burst) {
+            w.held++;
+            return null;
+        }
+        w.shown++;
+        return held ? `${line} (${held} more like it held back)` : line;
+    }
+}

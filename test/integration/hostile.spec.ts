@@ -202,7 +202,7 @@ describe('hostile input from a paired peer', () => {
         await peer;
     });
 
-    it('refuses shares from a device that is not paired', async () => {
+    it('refuses shares from a device that is not paired, and ends its link at a line longer than 64 KiB', async () => {
         if (!requireRoot(isRoot()))
             return;
         const saved = readTextFile(`${a.configDir}/devices.json`);
@@ -210,9 +210,12 @@ describe('hostile input from a paired peer', () => {
         GLib.file_set_contents(`${a.configDir}/devices.json`, new TextEncoder().encode('{"version":1,"devices":{},"revoked":{}}'));
         await a.serve(['--receive-dir', recv]);
         try {
-            await runPeer([{...file('unpaired.bin', 10), waitMs: 500}]);
+            const out = await runPeer([{...file('unpaired.bin', 10), waitMs: 500}, {raw: `"${'x'.repeat(100000)}"`, waitMs: 1000}]);
             expect(await ls(recv)).not.toContain('unpaired.bin');
             expect(a.serveProc!.output).toMatch(/refused kdeconnect\.share\.request from an unpaired device/);
+            // only pairing packets are any use from it, and they are small
+            expect(a.serveProc!.output).toMatch(/disconnected Evil \(\w+\): line exceeds the limit of 65536 bytes/);
+            expect(out).toContain('link down');
         } finally {
             await a.stopServe();
             GLib.file_set_contents(`${a.configDir}/devices.json`, new TextEncoder().encode(saved));

@@ -1,5 +1,5 @@
 import {PairingState} from '../../src/protocol/pairing.js';
-import {BucketLimiter, IntervalLimiter} from '../../src/protocol/rateLimit.js';
+import {BucketLimiter, IntervalLimiter, LogThrottle} from '../../src/protocol/rateLimit.js';
 import {parseFibTrieBroadcasts} from '../../src/net/interfaces.js';
 
 const NOW = 1764000000;
@@ -126,6 +126,29 @@ describe('discovery limits', () => {
         for (let i = 0; i < 1000; i++)
             l.allow(`10.0.${i}.1`, 300);
         expect(l.size).toBeLessThanOrEqual(100);
+    });
+});
+
+describe('log throttle', () => {
+    it('lets a burst of lines per key through each window and says how many it held back', () => {
+        const t = new LogThrottle(2, 1000, 10);
+        expect(t.pass('evil:malformed', 'bad 1', 0)).toBe('bad 1');
+        expect(t.pass('evil:malformed', 'bad 2', 10)).toBe('bad 2');
+        for (let i = 0; i < 500; i++)
+            expect(t.pass('evil:malformed', 'bad', 20 + i)).toBeNull();
+        // another key has its own budget
+        expect(t.pass('friend:malformed', 'other', 30)).toBe('other');
+        expect(t.pass('evil:malformed', 'bad 3', 1000)).toBe('bad 3 (500 more like it held back)');
+        expect(t.pass('evil:malformed', 'bad 4', 1001)).toBe('bad 4');
+    });
+
+    it('stays bounded under a flood of keys', () => {
+        const t = new LogThrottle(1, 1000, 50);
+        for (let i = 0; i < 10000; i++)
+            expect(t.pass(`id${i}`, 'x', i)).toBe('x');
+        expect(t.pass('id9999', 'x', 10000)).toBeNull();
+        // the oldest keys were forgotten: they start afresh
+        expect(t.pass('id0', 'x', 10001)).toBe('x');
     });
 });
 
