@@ -503,8 +503,8 @@ export class Engine extends Emitter<EngineEvents> {
         if (step.send)
             device.link?.send(makePacket(PACKET_PAIR, step.send)).catch(() => undefined);
         if (!step.event) {
-            if (step.reason)
-                this.emit('log', `${device.name}: ${step.reason}`);
+            if (step.reason) // an ignored pair packet: a peer can send any number of them
+                this.peerLog(device, 'pair', `${device.name}: ${step.reason}`);
             return;
         }
         switch (step.event) {

@@ -12,7 +12,11 @@ export class PartialFile {
 
     /** Creates `.ferry-XXXXXXXX.partial` in `dir` with O_EXCL (a planted file or link makes it fail). */
     static async create(dir: string): Promise<PartialFile> {
-        await ensureDirectory(dir, 0o755);
+        try {
+            await ensureDirectory(dir, 0o755);
+        } catch (e) {
+            throw new Error(`cannot make the receive folder ${dir}: ${ioCause(e)}`);
+        }
         for (let attempt = 0; ; attempt++) {
             const tag = (GLib.uuid_string_random() ?? '').replace(/-/g, '').slice(0, 12);
             const file = Gio.File.new_for_path(GLib.build_filenamev([dir, `.ferry-${tag}.partial`]));
@@ -22,7 +26,7 @@ export class PartialFile {
             } catch (e) {
                 if (attempt < 5 && e instanceof GLib.Error && e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.EXISTS))
                     continue;
-                throw e;
+                throw new Error(`cannot write in the receive folder ${dir}: ${ioCause(e)}`);
             }
         }
     }
@@ -68,7 +72,9 @@ export class PartialFile {
             } catch (e) {
                 if (e instanceof GLib.Error && e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.EXISTS))
                     continue;
-                throw e;
+                if (e instanceof GLib.Error && e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.NOT_FOUND))
+                    throw new Error(`the receive folder ${dir.get_path()} disappeared during the transfer (${ioCause(e)})`);
+                throw new Error(`cannot put the file in the receive folder ${dir.get_path()}: ${ioCause(e)}`);
             }
             if (n > 0)
                 rememberNumber(key, n);
@@ -78,6 +84,13 @@ export class PartialFile {
         }
         throw new Error(`no free name for ${name} in ${dir.get_path()}`);
     }
+}
+
+/** The system's reason without GIO's "Error opening file …:" preamble, which names our hidden partial file. */
+function ioCause(e: unknown): string {
+    const message = (e instanceof Error || e instanceof GLib.Error ? e.message : null) ?? String(e);
+    const at = message.lastIndexOf(': ');
+    return at < 0 ? message : message.slice(at + 2);
 }
 
 const lastNumber = new Map<string, number>();

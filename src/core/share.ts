@@ -238,10 +238,12 @@ export class ShareService extends Emitter<ShareEvents> {
         }
         const dir = this.receiveDirectory(device);
         let partial: PartialFile | null = null;
+        let fetching = false;
         try {
             partial = await PartialFile.create(dir);
             const p = partial;
             if (r.port !== 0) {
+                fetching = true;
                 await this.slots.run(() => receivePayload({
                     address, port: r.port, size: r.size, out: p.stream, cancellable: t.cancellable,
                     certificate: identity.certificate, peerCertificate,
@@ -266,6 +268,10 @@ export class ShareService extends Emitter<ShareEvents> {
             const cancelled = isCancelled(e) && t.cancellable.is_cancelled();
             const reason = cancelled ? 'cancelled' : `${name}: ${errorMessage(e)}`;
             this.emit('log', `receiving from ${device.name} failed: ${reason}`);
+            // nowhere to write it (a read-only or vanished folder): tell the sender now, the way
+            // peers expect, rather than let it wait for a fetch that never comes
+            if (!fetching && r.port !== 0)
+                refusePayload(address, r.port).catch(() => undefined);
             t.end(cancelled ? 'cancelled' : 'failed', reason);
         } finally {
             await partial?.discard().catch(e => this.emit('log', `could not remove ${partial?.path}: ${errorMessage(e)}`));

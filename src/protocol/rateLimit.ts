@@ -71,7 +71,7 @@ export class BucketLimiter {
 export class LogThrottle {
     private windows = new Map<string, {start: number; shown: number; held: number}>();
 
-    constructor(private readonly burst = 5, private readonly windowMs = 10_000, private readonly maxKeys = 1024) {}
+    constructor(private readonly burst = 20, private readonly windowMs = 10_000, private readonly maxKeys = 1024) {}
 
     /** The line to write, or null to hold it back. */
     pass(key: string, line: string, nowMs: number): string | null {

@@ -195,7 +195,7 @@ describe('faults and abuse', () => {
         // the sender may well have sent every byte before the receiver found its folder gone
         await sending;
         const removed = await victim.serveProc!.waitForLine(/receiving from Friend failed: removed\.bin: .*/, 10000);
-        expect(removed).toMatch(/No such file or directory/);
+        expect(removed).toMatch(/the receive folder .*\/received disappeared during the transfer \(No such file or directory\)/);
         // nothing lost: the sender's file is untouched, nothing landed anywhere else
         expect(await sha256(`${src}/removed.bin`)).toBe(sum);
         expect(await listing(victim.home)).not.toContain('removed.bin');
@@ -204,14 +204,145 @@ describe('faults and abuse', () => {
         report(`receive folder removed mid-transfer → ` +
             `"${removed.replace(/^.*failed: /, '')}"; the sender's files intact; the next file recreated the folder`);
     });
+
+    it('refuses a file clearly when the receive folder is not writable, and receives again once it is', async () => {
+        if (!ready())
+            return;
+        // read-only inside the Victim's own mount namespace (`ip netns exec` gave it one, so a
+        // mount made out here would not reach it), as a full or locked-down disk would be
+        const inVictim = (cmd: string) => check(['nsenter', '--target', String(victimPid()), '--mount', '--', 'sh', '-c', cmd]);
+        await friendSends(`${src}/small.bin`);
+        await inVictim(`mount --bind '${recv}' '${recv}' && mount -o remount,bind,ro '${recv}'`);
+        let line: string;
+        try {
+            await check(['sh', '-c', `head -c 300000 /dev/urandom > '${src}/locked.bin'`]);
+            const t = GLib.get_monotonic_time();
+            const r = await friend.cli(['send', 'Victim', `${src}/locked.bin`]);
+            const seconds = (GLib.get_monotonic_time() - t) / 1e6;
+            // the sender learns at once that the file did not arrive (not after a 30 s fetch time-out)
+            expect(r.status).withContext(r.stdout + r.stderr).toBe(6);
+            expect(seconds).withContext('seconds until the sender was told').toBeLessThan(15);
+            line = await victim.serveProc!.waitForLine(/receiving from Friend failed: locked\.bin: .*/, 10000);
+            expect(line).toMatch(/locked\.bin: cannot write in the receive folder .*\/received: Read-only file system$/);
+            expect(await listing()).toEqual([]);
+        } finally {
+            await inVictim(`umount '${recv}'`);
+        }
+        await friendSends(`${src}/locked.bin`);
+        report(`receive folder read-only → "${line.replace(/^.*failed: /, '')}"; the sender told; nothing in the folder; ` +
+            'the same file arrived once it was writable');
+    });
+
+    it('loses nothing and leaks nothing when a peer dies at 50 points of a transfer, and the peer comes back each time', async () => {
+        if (!ready())
+            return;
+        const fdsBefore = await openFds(victimPid());
+        const port = (await victim.json<{tcpPort: number}>(['id'])).tcpPort;
+        const SIZE = 2 * 1024 * 1024;
+        const expectedSum = async (n: number) => (await check(['sh', '-c', `head -c ${n} /dev/zero | tr '\\0' a | sha256sum | cut -d' ' -f1`])).trim();
+        const fullSum = await expectedSum(SIZE);
+        // a seeded generator, so that a failing run can be replayed
+        let seed = 20261129;
+        const random = () => {
+            seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+            return seed / 4294967296;
+        };
+        const evilState = async () => (await victim.json<{id: string; reachable: boolean}[]>(['devices', '--wait', '0']))
+            .find(d => d.id === evil.id);
+        const phases = ['identity', 'handshake', 'announcement', 'payload', 'between files'] as const;
+        const tally = new Map<string, number>();
+        const offsets: number[] = [];
+        let keptFirstFiles = 0;
+        const t0 = GLib.get_monotonic_time();
+        for (let i = 0; i < 50; i++) {
+            const phase = phases[i % phases.length];
+            const name = `died-${i}.bin`;
+            if (phase === 'identity' || phase === 'handshake') {
+                const r = await run(['ip', 'netns', 'exec', hosts.nsB, PYTHON, `${ROOT}/test/faults/early_death.py`, phase,
+                    hosts.ipA, String(port), evil.id]);
+                expect(r.status).withContext(`run ${i} (${phase}): ${r.stderr}`).toBe(137);
+                expect(r.stdout).toContain(`"phase": "${phase}"`);
+            } else {
+                let steps;
+                if (phase === 'announcement') {
+                    const line = JSON.stringify({id: 1, type: 'kdeconnect.share.request',
+                        body: {filename: name, numberOfFiles: 1, totalPayloadSize: SIZE}, payloadSize: SIZE, payloadTransferInfo: {port: 1739}});
+                    steps = [{partial: line.slice(0, 1 + Math.floor(random() * (line.length - 1))), die: true}];
+                } else if (phase === 'payload') {
+                    // the edges as well as random offsets
+                    const edges = [0, 1, 65536, SIZE - 1];
+                    const offset = i < 20 ? edges[Math.floor(i / 5)] : Math.floor(random() * SIZE);
+                    offsets.push(offset);
+                    steps = [fileStep(name, SIZE, offset, {behaviour: 'die'})];
+                } else {
+                    const first = Math.floor(random() * 100000) + 1;
+                    steps = [{packet: {type: 'kdeconnect.share.request', body: {filename: `first-${name}`, numberOfFiles: 3,
+                        totalPayloadSize: first + 2 * SIZE}, payloadSize: first}, payload: {send: first, behaviour: 'close'}},
+                    {waitMs: Math.floor(random() * 300)}, {die: true}];
+                    const out = await evil.run(steps).catch(e => String(e));
+                    expect(out).withContext(`run ${i}`).toMatch(/exited 137|dying at/);
+                    const kept = `${recv}/first-${name}`;
+                    await waitFor(kept, 10000, () => GLib.file_test(kept, GLib.FileTest.EXISTS) || undefined);
+                    expect(await sha256(kept)).withContext(`run ${i}: the complete first file`).toBe(await expectedSum(first));
+                    await check(['rm', '-f', kept]);
+                    keptFirstFiles++;
+                    steps = null;
+                }
+                if (steps) {
+                    const out = await evil.run(steps).catch(e => String(e));
+                    expect(out).withContext(`run ${i}`).toMatch(/exited 137/);
+                }
+            }
+            tally.set(phase, (tally.get(phase) ?? 0) + 1);
+            // the Victim notices, cleans up, and keeps nothing incomplete
+            await waitFor(`run ${i}: Evil gone from the Victim's links`, 10000, async () => !(await evilState())?.reachable || undefined);
+            await waitFor(`run ${i}: no partial file`, 10000, async () => (await partials()).length === 0 || undefined);
+            const left = await listing();
+            if (phase === 'payload' && left.includes(name)) {
+                // the peer died after its last byte: Ferry has the whole file, nothing less
+                expect(await sha256(`${recv}/${name}`)).withContext(`run ${i}`).toBe(fullSum);
+                await check(['rm', '-f', `${recv}/${name}`]);
+            } else {
+                expect(left).withContext(`run ${i} (${phase})`).toEqual([]);
+            }
+            if (phase === 'payload')
+                await victim.serveProc!.waitForLine(new RegExp(`receiving from Evil failed: ${name.replace('.', '\\.')}: `), 10000);
+        }
+        const seconds = (GLib.get_monotonic_time() - t0) / 1e6;
+        expect(victim.serveProc!.running).toBeTrue();
+        expect(crashes()).toEqual([]);
+        await settledFds(fdsBefore);
+        // and the peer that died 50 times sends a whole file
+        const out = await evil.run([fileStep('alive.bin', SIZE), {waitMs: 300}]);
+        expect(out).toContain('step 0 closed');
+        await waitFor('alive.bin', 10000, () => GLib.file_test(`${recv}/alive.bin`, GLib.FileTest.EXISTS) || undefined);
+        expect(await sha256(`${recv}/alive.bin`)).toBe(fullSum);
+        await check(['rm', '-f', `${recv}/alive.bin`]);
+        report(`peer deaths: 50 SIGKILLs in ${seconds.toFixed(0)} s (${[...tally].map(([k, v]) => `${v} ${k}`).join(', ')}; payload offsets ` +
+            `${offsets.sort((a, b) => a - b).join(', ')} of ${SIZE}); no partial file, nothing incomplete under a final name, ` +
+            `${keptFirstFiles} complete first files of a batch kept; descriptors back to ${fdsBefore}; the peer reconnected every time and sent a whole file`);
+    });
+
     it('survives 100 800 generated and mutated packets over real TLS links, with memory bounded', async () => {
-        // Not in the default run: on Debian 12's gjs 1.74 the test runner itself, reading the
-        // victim's 100 000 log lines, can hit "JS callback during garbage collection" and stall
-        // (docs/reliability.md). FERRY_FUZZ=1 npm run test:faults runs it.
-        if (!ready() || !GLib.getenv('FERRY_FUZZ')) {
-            pending('fuzzing runs with FERRY_FUZZ=1 (gjs 1.74 stalls, see docs/reliability.md)');
+        if (!ready())
+            return;
+        // The Victim runs on Debian 13's gjs 1.84 and GLib 2.84 here, the generation GNOME Shell
+        // 45+ runs Ferry on: Debian 12's gjs 1.74 drops async callbacks under this much garbage
+        // ("Attempting to run a JS callback during garbage collection"), which stalls a link's
+        // reads until the peer gives up (docs/reliability.md).
+        const trixie = GLib.getenv('FERRY_TRIXIE_ROOT');
+        if (!trixie) {
+            if (GLib.getenv('CI'))
+                fail('FERRY_TRIXIE_ROOT is not set: the fuzzing needs the Debian 13 root (scripts/rig-trixie.sh)');
+            else
+                pending('FERRY_TRIXIE_ROOT is not set (scripts/test.sh sets it)');
             return;
         }
+        await victim.stopServe();
+        victim.root = trixie;
+        await victim.serve(['--receive-dir', recv]);
+        await waitDevice(friend, 'Victim', 'reachable', 20000, d => d.paired && d.reachable);
+        const logLinesBefore = victimLog().split('\n').length;
         const rssBefore = await procNumber(victimPid(), 'VmRSS');
         const fdsBefore = await openFds(victimPid());
         const t0 = GLib.get_monotonic_time();
@@ -224,7 +355,11 @@ describe('faults and abuse', () => {
         const stops: string[] = [];
         const rssAfterRun: number[] = [];
         for (let i = 0; i < runs; i++) {
-            const out = await evil.run([{fuzz: {count: perRun, seed: 20261125 + i}}, {waitMs: 500}]);
+            // the last run may unpair Evil with a {"pair":false}: from then on it is a stranger
+            const out = await evil.run([{fuzz: {count: perRun, seed: 20261125 + i, unpair: i === runs - 1}}, {waitMs: 500}])
+                .catch(e => {
+                    throw new Error(`fuzz run ${i}: ${e}\nthe victim's last lines:\n${victimLog().split('\n').slice(-60).join('\n')}`);
+                });
             sent += Number(/fuzz sent (\d+) packets/.exec(out)?.[1] ?? 0);
             const stop = /fuzz stopped: (.*)/.exec(out)?.[1];
             if (stop)
@@ -233,13 +368,18 @@ describe('faults and abuse', () => {
         }
         const seconds = (GLib.get_monotonic_time() - t0) / 1e6;
         const stopped = stops.join('; ');
-        expect(victim.serveProc!.running).toBeTrue();
-        expect(crashes()).toEqual([]);
-        // every packet went through, or Ferry closed a link, with a reason in its log
+        // what a peer causes once per refused or malformed packet is throttled: the journal (and
+        // whoever reads the output) gets a handful of lines per kind, not one per packet; what
+        // was delivered (empty files, text) is still reported, each
+        const newLines = victimLog().split('\n').slice(logLinesBefore);
+        const logLines = newLines.length;
+        const perPacket = newLines.filter(l => /ignored a malformed packet|refused a share request|from an unpaired device|pair packet without/.test(l)).length;
+        expect(perPacket).toBeLessThan(400);
+        const tail = () => victimLog().split('\n').slice(-40).join('\n');
+        expect(sent).withContext(tail()).toBeGreaterThanOrEqual((runs - 1) * perRun);
+        expect(stops.length).withContext(stopped).toBeLessThanOrEqual(1);
         if (stops.length)
-            expect(victimLog()).toMatch(/disconnected Evil/);
-        else
-            expect(sent).toBe(runs * perRun);
+            expect(victimLog()).toMatch(/disconnected Evil \(\w+\): line exceeds the limit of 65536 bytes/);
         // bounded, though high: the engine's heap grows while the collector sizes itself and levels
         // off at 330-390 MiB here (see docs/reliability.md); a leak per packet would pass 448 MiB
         const rssPeak = await procNumber(victimPid(), 'VmHWM');
@@ -257,7 +397,7 @@ describe('faults and abuse', () => {
             `${created.length} empty files from shares without a payload, ` +
             `victim alive, 0 uncaught exceptions, RSS ${Math.round(rssBefore / 1024)} MiB before, after each run ` +
             `${rssAfterRun.map(k => Math.round(k / 1024)).join('/')} MiB (peak ${Math.round(rssPeak / 1024)}), ` +
-            `descriptors back to ${fdsBefore}`);
+            `descriptors back to ${fdsBefore}; ${logLines} log lines, ${perPacket} of them about refused or malformed packets`);
     });
 });
 

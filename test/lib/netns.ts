@@ -1,7 +1,7 @@
 // Test hosts: two network namespaces joined by a veth pair, each with its own session bus and
 // its own HOME, running real `ferry` processes. Everything is created and removed by the tests.
 import GLib from 'gi://GLib';
-import {Background, FERRY, RunResult, check, privateBus, run, sleep, waitFor} from './proc.js';
+import {Background, FERRY, ROOT, RunResult, check, privateBus, run, sleep, waitFor} from './proc.js';
 
 let counter = 0;
 
@@ -49,6 +49,8 @@ export class FerryNode {
     readonly home: string;
     private bus: Background | null = null;
     serveProc: Background | null = null;
+    /** A Debian root file system whose gjs and GLib run `ferry serve` (chroot), else the host's. */
+    root: string | null = null;
 
     constructor(readonly ns: string, readonly name: string) {
         this.home = GLib.dir_make_tmp(`ferry-${name.replace(/[^A-Za-z0-9]/g, '_')}-XXXXXX`);
@@ -82,10 +84,20 @@ export class FerryNode {
     async serve(args: string[] = []): Promise<Background> {
         if (!this.bus)
             await this.startBus();
-        const proc = new Background(this.exec([FERRY, 'serve', '--name', this.name, ...args]), this.env);
+        const argv = [FERRY, 'serve', '--name', this.name, ...args];
+        const proc = new Background(this.root ? this.inRoot(this.root, argv) : this.exec(argv), this.env);
         this.serveProc = proc;
         await proc.waitForLine(/state running|state deferred|state failed/, 10000);
         return proc;
+    }
+
+    /** argv in the namespace and in `root`, with HOME (and what is mounted below it) and the project at the same paths. */
+    private inRoot(r: string, argv: string[]): string[] {
+        // `ip netns exec` runs us in a mount namespace of our own: these mounts end with the process
+        const mounts = `mount --make-rprivate / && mkdir -p '${r}${this.home}' '${r}${ROOT}' && ` +
+            `mount --rbind '${this.home}' '${r}${this.home}' && mount --bind '${ROOT}' '${r}${ROOT}' && ` +
+            `mount -t proc proc '${r}/proc' && mount --rbind /dev '${r}/dev' && exec chroot '${r}' "$@"`;
+        return this.exec(['sh', '-c', mounts, 'sh', ...argv]);
     }
 
     async stopServe(): Promise<void> {

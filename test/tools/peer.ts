@@ -15,11 +15,24 @@ interface Step {
     /** A packet to send; `id` is filled in. A raw line is sent as it is. */
     packet?: Omit<Packet, 'id'>;
     raw?: string;
+    /** Bytes sent as they are, with no newline: a packet cut short. */
+    partial?: string;
+    /** The peer dies here (SIGKILL): no TLS close, no FIN sent in an orderly way by the program. */
+    die?: boolean;
     /** Serve a payload for this packet (its payloadTransferInfo.port is set unless given). */
-    payload?: {send: number; behaviour?: 'close' | 'abort' | 'hold' | 'dribble' | 'stall'; holdUntilFile?: string};
+    payload?: {send: number; behaviour?: 'close' | 'abort' | 'hold' | 'dribble' | 'stall' | 'die'; holdUntilFile?: string};
     /** Generated and mutated packets, `count` of them, from a seeded generator. */
-    fuzz?: {count: number; seed: number};
+    fuzz?: {count: number; seed: number; unpair?: boolean};
     waitMs?: number;
+}
+
+/** Kills this process with SIGKILL, as a peer that crashes or loses power. */
+function die(): Promise<never> {
+    const pid = new Gio.Credentials().get_unix_pid();
+    print(`dying at ${GLib.get_monotonic_time()}`);
+    Gio.Subprocess.new(['kill', '-KILL', String(pid)], Gio.SubprocessFlags.NONE);
+    // nothing more happens here: the signal comes within milliseconds
+    return new Promise(() => undefined);
 }
 
 async function servePayload(engine: Engine, targetPem: string, server: PayloadServer, p: NonNullable<Step['payload']>): Promise<string> {
@@ -55,6 +68,8 @@ async function servePayload(engine: Engine, targetPem: string, server: PayloadSe
         await writeAll(tls.output_stream, chunk.subarray(0, n), null);
         left -= n;
     }
+    if (p.behaviour === 'die')
+        await die();
     if (p.behaviour === 'abort') {
         // vanish without a TLS close: close the socket under the TLS layer
         tcp.get_socket().close();
@@ -94,7 +109,7 @@ const NESTED = '['.repeat(200) + ']'.repeat(200);
 const DEEP = new TextEncoder().encode('{"id":1,"type":"kdeconnect.ping","body":' + '['.repeat(5000) + ']'.repeat(5000) + '}');
 
 /** One generated line: a valid-looking packet, mutated, or bytes that are no JSON at all. */
-function fuzzLine(r: () => number): Uint8Array {
+function fuzzLine(r: () => number, unpair: boolean): Uint8Array {
     const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
     const weird = (): unknown => pick<() => unknown>([
         () => null, () => true, () => -1, () => 1e308, () => 2 ** 64, () => -0, () => 'NaN', () => '',
@@ -127,6 +142,11 @@ function fuzzLine(r: () => number): Uint8Array {
     let type = pick(TYPES);
     if (type === 'kdeconnect.pair' && r() < 0.9)
         type = 'kdeconnect.ping';
+    if (type === 'kdeconnect.pair' && !unpair) {
+        // any boolean ends the trust (a paired device that asks again has forgotten us; one
+        // without the v8 timestamp unpairs): only a run allowed to unpair sends one
+        body.pair = pick(['yes', 1, null, [], {}]);
+    }
     const packet: Record<string, unknown> = {id: r() < 0.9 ? Math.floor(r() * 1e12) : weird(), type: r() < 0.9 ? type : weird(), body};
     if (r() < 0.3)
         packet.payloadSize = weird();
@@ -140,13 +160,13 @@ function fuzzLine(r: () => number): Uint8Array {
     return new TextEncoder().encode(JSON.stringify(packet));
 }
 
-async function sendFuzz(out: Gio.OutputStream, count: number, seed: number): Promise<string> {
+async function sendFuzz(out: Gio.OutputStream, count: number, seed: number, unpair: boolean): Promise<string> {
     const r = prng(seed);
     const newline = new Uint8Array([10]);
     let batch: Uint8Array[] = [];
     let size = 0, sent = 0;
     for (let i = 0; i < count; i++) {
-        const line = fuzzLine(r);
+        const line = fuzzLine(r, unpair);
         batch.push(line, newline);
         size += line.length + 1;
         if (size > 256 * 1024 || i === count - 1) {
@@ -194,10 +214,14 @@ async function main(): Promise<number> {
         }
         if (line !== undefined)
             await writeAll(link.connection.output_stream, new TextEncoder().encode(`${line}\n`), null);
+        if (step.partial !== undefined)
+            await writeAll(link.connection.output_stream, new TextEncoder().encode(step.partial), null);
+        if (step.die && !server)
+            await die();
         let outcome = 'sent';
         if (step.fuzz) {
             try {
-                outcome = await sendFuzz(link.connection.output_stream, step.fuzz.count, step.fuzz.seed);
+                outcome = await sendFuzz(link.connection.output_stream, step.fuzz.count, step.fuzz.seed, step.fuzz.unpair ?? false);
             } catch (e) {
                 outcome = `fuzz stopped: ${errorMessage(e)}`;
             }
