@@ -5,38 +5,8 @@ import GLib from 'gi://GLib';
 import System from 'system';
 import {Engine} from '../src/core/engine.js';
 import {ShareService, TransferInfo} from '../src/core/share.js';
+import {MainLoopTicker} from '../src/lib/ticker.js';
 import {delay, errorMessage} from '../src/net/gio.js';
-
-class Ticker {
-    private last = GLib.get_monotonic_time();
-    private id: number;
-    private phase: 'idle' | 'handshake' | 'transfer' = 'idle';
-    readonly phases: Record<string, number[]> = {handshake: [], transfer: []};
-
-    constructor() {
-        this.id = GLib.timeout_add(GLib.PRIORITY_DEFAULT, 1, () => {
-            const now = GLib.get_monotonic_time();
-            if (this.phase !== 'idle')
-                this.phases[this.phase].push((now - this.last) / 1000);
-            this.last = now;
-            return GLib.SOURCE_CONTINUE;
-        });
-    }
-
-    enter(phase: 'handshake' | 'transfer' | 'idle'): void {
-        this.phase = phase;
-    }
-
-    stop(): void {
-        GLib.source_remove(this.id);
-    }
-
-    static stats(gaps: number[]): {p50: number; p99: number; max: number; ticks: number} {
-        const g = [...gaps].sort((x, y) => x - y);
-        const q = (p: number) => g.length ? +g[Math.min(g.length - 1, Math.floor(p * g.length))].toFixed(2) : 0;
-        return {p50: q(0.5), p99: q(0.99), max: g.length ? +g[g.length - 1].toFixed(2) : 0, ticks: g.length};
-    }
-}
 
 function readProc(path: string): string {
     const [, data] = GLib.file_get_contents(path);
@@ -66,7 +36,8 @@ async function main(): Promise<number> {
         await delay(50);
     }
     const pid = readProc('/proc/self/stat').split(' ')[0];
-    const ticker = new Ticker();
+    const ticker = new MainLoopTicker();
+    ticker.phase = null;
     const rss0 = memKiB('VmRSS');
     let t0 = 0, tFirst = 0, cpu0 = 0, main0 = 0;
     const done = new Promise<TransferInfo>(resolve => {
@@ -76,11 +47,11 @@ async function main(): Promise<number> {
                 t0 = now;
                 cpu0 = cpuSeconds('/proc/self/stat');
                 main0 = cpuSeconds(`/proc/self/task/${pid}/stat`);
-                ticker.enter('handshake');
+                ticker.phase = 'handshake';
             }
             if (!tFirst && t.bytes > 0) {
                 tFirst = now;
-                ticker.enter('transfer');
+                ticker.phase = 'transfer';
             }
             if (t.state !== 'active')
                 resolve(t);
@@ -98,7 +69,7 @@ async function main(): Promise<number> {
     print(JSON.stringify({
         role, state: t.state, error: t.error, bytes: t.bytes,
         seconds: (tEnd - t0) / 1e6, mbps: t.bytes / ((tEnd - t0) / 1e6) / 1e6,
-        gap_transfer_ms: Ticker.stats(ticker.phases.transfer), gap_handshake_ms: Ticker.stats(ticker.phases.handshake),
+        gap_transfer_ms: MainLoopTicker.stats(ticker.take('transfer')), gap_handshake_ms: MainLoopTicker.stats(ticker.take('handshake')),
         handshake_ms: ((tFirst || tEnd) - t0) / 1000,
         rss_growth_mib: (memKiB('VmHWM') - rss0) / 1024,
         cpu_s_per_gib: gib > 0 ? cpu / gib : 0, main_thread_cpu_s_per_gib: gib > 0 ? mainCpu / gib : 0,

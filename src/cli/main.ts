@@ -2,6 +2,7 @@
 // shell extension or `ferry serve`), else runs the engine itself for the command's duration.
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
+import {MainLoopTicker} from '../lib/ticker.js';
 import System from 'system';
 import {BUS_NAME, exportApi, identityInfo} from '../core/dbusApi.js';
 import {DeviceInfo} from '../core/device.js';
@@ -390,12 +391,28 @@ async function cmdPair(face: Face, p: ParsedArgs): Promise<number> {
     throw new CliError(`pairing ${result}${reason ? `: ${reason}` : ''}`, EXIT.pairing);
 }
 
+/**
+ * With FERRY_MAIN_LOOP_REPORT=1, a 1 ms ticker runs and each SIGUSR1 prints the main loop's
+ * gaps since the previous one: how a user (or the fault suite) sees whether something stalls it.
+ */
+function reportStallsOnSignal(stamp: () => string): void {
+    if (GLib.getenv('FERRY_MAIN_LOOP_REPORT') !== '1')
+        return;
+    const ticker = new MainLoopTicker();
+    GLib.unix_signal_add(GLib.PRIORITY_HIGH, 10 /* SIGUSR1 */, () => {
+        const s = MainLoopTicker.stats(ticker.take());
+        print(`${stamp()} main loop: ${s.ticks} ticks, gap p50 ${s.p50} ms, p99 ${s.p99} ms, max ${s.max} ms`);
+        return GLib.SOURCE_CONTINUE;
+    });
+}
+
 async function cmdServe(p: ParsedArgs): Promise<number> {
     const engine = new Engine(engineOptions(p));
     const share = new ShareService(engine, p.options.receiveDir ? {receiveDirectory: p.options.receiveDir} : {});
     const stamp = () => GLib.DateTime.new_now_local().format('%H:%M:%S') ?? '';
     engine.on('log', line => print(`${stamp()} ${line}`));
     share.on('log', line => print(`${stamp()} ${line}`));
+    reportStallsOnSignal(stamp);
     // received text and links are delivered here, on standard output
     share.on('text', (device, text) => print(`${stamp()} text from ${device.name}: ${text}`));
     share.on('url', (device, url) => print(`${stamp()} link from ${device.name}: ${url}`));

@@ -53,6 +53,17 @@ describe('faults and abuse', () => {
             throw new Error(`probe failed: ${r.stderr}\nvictim:\n${victimLog().split('\n').slice(-60).join('\n')}`);
         return JSON.parse(r.stdout) as Probe;
     };
+    /** The Victim's own main-loop gaps since the last call (its 1 ms ticker, read with SIGUSR1). */
+    const mainLoop = async (): Promise<Probe> => {
+        const reports = () => victim.serveProc!.lines.filter(l => / main loop: /.test(l));
+        const before = reports().length;
+        await check(['kill', '-USR1', String(victimPid())]);
+        const line = await waitFor('the main-loop report', 5000, () => reports()[before]);
+        const m = / (\d+) ticks, gap p50 ([\d.]+) ms, p99 ([\d.]+) ms, max ([\d.]+) ms/.exec(line);
+        if (!m)
+            throw new Error(`unreadable report: ${line}`);
+        return {calls: Number(m[1]), p50: Number(m[2]), p99: Number(m[3]), max: Number(m[4])};
+    };
     const settledFds = async (baseline: number) => {
         await waitFor(`the victim's descriptors back at ${baseline}`, 10000, async () =>
             await openFds(victimPid()) <= baseline || undefined).catch(async e => {
@@ -76,6 +87,7 @@ describe('faults and abuse', () => {
         await check(['mkdir', '-p', OUT]);
         hosts = await HostPair.create();
         victim = new FerryNode(hosts.nsA, 'Victim');
+        victim.serveEnv = {FERRY_MAIN_LOOP_REPORT: '1'};
         friend = new FerryNode(hosts.nsB, 'Friend');
         recv = `${victim.home}/received`;
         src = `${friend.home}/src`;
@@ -151,7 +163,9 @@ describe('faults and abuse', () => {
     it('stays responsive under UDP and TCP floods, with memory bounded, and a paired device still gets through', async () => {
         if (!ready())
             return;
+        await mainLoop();
         const idle = await probe(3);
+        const idleTicks = await mainLoop();
         const rssBefore = await procNumber(victimPid(), 'VmRSS');
         const fdsBefore = await openFds(victimPid());
         const port = (await victim.json<{tcpPort: number}>(['id'])).tcpPort;
@@ -164,6 +178,7 @@ describe('faults and abuse', () => {
         await friendSends(`${src}/during flood.bin`);
         const sendSeconds = (GLib.get_monotonic_time() - t) / 1e6;
         const [u, c, p] = [await udp, await tcp, await probing];
+        const floodTicks = await mainLoop();
         expect(u.status).withContext(u.stderr).toBe(0);
         expect(c.status).withContext(c.stderr).toBe(0);
         const udpFigures = JSON.parse(u.stdout) as {udp_packets: number; device_ids: number};
@@ -179,7 +194,8 @@ describe('faults and abuse', () => {
         report(`floods for 10 s: ${udpFigures.udp_packets} UDP identity packets from ${udpFigures.device_ids} fake ids, ` +
             `${tcpFigures.tcp_opened} TCP connections that never finish (all closed by Ferry, ${tcpFigures.tcp_refused} refused); ` +
             `D-Bus round trip on the victim's main loop p50/p99/max ${p.p50.toFixed(2)}/${p.p99.toFixed(2)}/${p.max.toFixed(2)} ms ` +
-            `(idle ${idle.p50.toFixed(2)}/${idle.p99.toFixed(2)}/${idle.max.toFixed(2)} ms); RSS ${Math.round(rssBefore / 1024)} → ` +
+            `(idle ${idle.p50.toFixed(2)}/${idle.p99.toFixed(2)}/${idle.max.toFixed(2)} ms); its own 1 ms ticker: gap p50/p99/max ` +
+            `${floodTicks.p50}/${floodTicks.p99}/${floodTicks.max} ms over ${floodTicks.calls} ticks (idle ${idleTicks.p50}/${idleTicks.p99}/${idleTicks.max}); RSS ${Math.round(rssBefore / 1024)} → ` +
             `${Math.round(rssAfter / 1024)} MiB; a paired device sent 20 MB during the flood in ${sendSeconds.toFixed(1)} s`);
     });
 

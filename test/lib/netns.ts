@@ -51,6 +51,8 @@ export class FerryNode {
     serveProc: Background | null = null;
     /** A Debian root file system whose gjs and GLib run `ferry serve` (chroot), else the host's. */
     root: string | null = null;
+    /** More environment for `ferry serve`. */
+    serveEnv: Record<string, string> = {};
 
     constructor(readonly ns: string, readonly name: string) {
         this.home = GLib.dir_make_tmp(`ferry-${name.replace(/[^A-Za-z0-9]/g, '_')}-XXXXXX`);
@@ -85,7 +87,7 @@ export class FerryNode {
         if (!this.bus)
             await this.startBus();
         const argv = [FERRY, 'serve', '--name', this.name, ...args];
-        const proc = new Background(this.root ? this.inRoot(this.root, argv) : this.exec(argv), this.env);
+        const proc = new Background(this.root ? this.inRoot(this.root, argv) : this.exec(argv), {...this.env, ...this.serveEnv});
         this.serveProc = proc;
         await proc.waitForLine(/state running|state deferred|state failed/, 10000);
         return proc;
