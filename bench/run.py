@@ -110,18 +110,20 @@ def median(rows, key):
     return statistics.median(r[key] for r in rows)
 
 def kde_rows(src, digest):
-    """kdeconnectd -> kdeconnectd on the same file: 22.12 -> 22.12 and, with the Debian 13 root, 22.12 -> 25.04.
+    """kdeconnectd -> kdeconnectd on the same file: 22.12 -> 22.12 and, with the Debian 13 root, 22.12 -> 25.04
+    and 25.04 -> 25.04.
     The receiver is restarted before each run (a long-running 22.12 receiver slows down, see docs)."""
     if not kde_peers.available():
         return {}
     netns_up(NS_C, NS_D, '10.215.0.1', '10.215.0.2')
     rows = {}
-    kinds = [('kdeconnectd 22.12 -> 22.12', None)]
+    kinds = [('kdeconnectd 22.12 -> 22.12', None, None)]
     trixie = os.environ.get('FERRY_TRIXIE_ROOT')
     if trixie and kde_peers.available(trixie):
-        kinds.append(('kdeconnectd 22.12 -> 25.04', trixie))
-    for label, root in kinds:
-        sender, receiver = kde_peers.Kde(NS_C, 'Sender'), kde_peers.Kde(NS_D, 'Receiver', root)
+        kinds.append(('kdeconnectd 22.12 -> 25.04', None, trixie))
+        kinds.append(('kdeconnectd 25.04 -> 25.04', trixie, trixie))
+    for label, sender_root, root in kinds:
+        sender, receiver = kde_peers.Kde(NS_C, 'Sender', sender_root), kde_peers.Kde(NS_D, 'Receiver', root)
         try:
             sender.start(); receiver.start()
             sender.pair_with(receiver)

@@ -342,10 +342,10 @@ describe('faults and abuse', () => {
     it('survives 100 800 generated and mutated packets over real TLS links, with memory bounded', async () => {
         if (!ready())
             return;
-        // The Victim runs on Debian 13's gjs 1.84 and GLib 2.84 here, the generation GNOME Shell
-        // 45+ runs Ferry on: Debian 12's gjs 1.74 drops async callbacks under this much garbage
-        // ("Attempting to run a JS callback during garbage collection"), which stalls a link's
-        // reads until the peer gives up (docs/reliability.md).
+        // The Victim runs on Debian 13's gjs 1.84 and GLib 2.84 here (GNOME Shell 48's): gjs
+        // before 1.82 drops async callbacks under this much garbage ("Attempting to run a JS
+        // callback during garbage collection"), which stalls a link's reads until the peer gives
+        // up (docs/reliability.md).
         const trixie = GLib.getenv('FERRY_TRIXIE_ROOT');
         if (!trixie) {
             if (GLib.getenv('CI'))
