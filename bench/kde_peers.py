@@ -106,14 +106,8 @@ class Kde:
         """Shares `path` and returns the seconds until the receiver has it under its final name."""
         name = os.path.basename(path)
         target = os.path.join(other.home, 'Downloads', name)
-        shared = path
-        if self.root:
-            # a daemon in a root file system sees only its home: give the file a second name there
-            shared = os.path.join(self.home, name)
-            if not os.path.exists(shared):
-                os.link(path, shared)
         t0 = time.time()
-        subprocess.run(self.wrap(['kdeconnect-cli', '-d', other.id, '--share', shared]), env=self.env, check=True,
+        subprocess.run(self.wrap(['kdeconnect-cli', '-d', other.id, '--share', path]), env=self.env, check=True,
                        capture_output=True)
         size = os.path.getsize(path)
         # 22.12 writes NAME.part and renames it; 25.04 writes the final name from the start

@@ -110,24 +110,24 @@ def median(rows, key):
     return statistics.median(r[key] for r in rows)
 
 def kde_rows(src, digest):
-    """kdeconnectd -> kdeconnectd on the same file: 22.12 -> 22.12 and, with the Debian 13 root, 22.12 -> 25.04
-    and 25.04 -> 25.04.
+    """kdeconnectd -> kdeconnectd on the same file: 22.12 -> 22.12 and, with the Debian 13 root, 22.12 -> 25.04.
+    (25.04 -> 25.04 never links here: the TLS server side misses the client's encrypted identity,
+    docs/interop.md quirk 1, so the sender never sees the receiver.)
     The receiver is restarted before each run (a long-running 22.12 receiver slows down, see docs)."""
     if not kde_peers.available():
         return {}
     netns_up(NS_C, NS_D, '10.215.0.1', '10.215.0.2')
     rows = {}
-    kinds = [('kdeconnectd 22.12 -> 22.12', None, None)]
+    kinds = [('kdeconnectd 22.12 -> 22.12', None)]
     trixie = os.environ.get('FERRY_TRIXIE_ROOT')
     if trixie and kde_peers.available(trixie):
-        kinds.append(('kdeconnectd 22.12 -> 25.04', None, trixie))
-        kinds.append(('kdeconnectd 25.04 -> 25.04', trixie, trixie))
-    for label, sender_root, root in kinds:
-        sender, receiver = kde_peers.Kde(NS_C, 'Sender', sender_root), kde_peers.Kde(NS_D, 'Receiver', root)
+        kinds.append(('kdeconnectd 22.12 -> 25.04', trixie))
+    for label, root in kinds:
+        sender, receiver = kde_peers.Kde(NS_C, 'Sender'), kde_peers.Kde(NS_D, 'Receiver', root)
+        runs = []
         try:
             sender.start(); receiver.start()
             sender.pair_with(receiver)
-            runs = []
             for _ in range(RUNS):
                 receiver.stop(); receiver.start()
                 kde_peers.Kde.wait(lambda: sender.dev(receiver, 'prop', 'isReachable'), 30)
@@ -135,9 +135,13 @@ def kde_rows(src, digest):
                 secs = sender.send_timed(receiver, src)
                 runs.append((SIZE_MB << 20) / secs / 1e6)
                 print('%s: %.0f MB/s' % (label, runs[-1]), flush=True)
-            rows[label] = runs
+        except RuntimeError as e:
+            # one peer pair that will not link must not cost the rows already measured
+            print('%s: failed after %d runs: %s' % (label, len(runs), e), flush=True)
         finally:
             sender.destroy(); receiver.destroy()
+        if runs:
+            rows[label] = runs
     return rows
 
 def main():
