@@ -4,7 +4,7 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import {PAYLOAD_PORT_MAX, PAYLOAD_PORT_MIN} from '../protocol/limits.js';
-import {callAsync, cancelAfter, childCancellable, errorMessage, isCancelled} from './gio.js';
+import {callAsync, cancelAfter, childCancellable, errorMessage, holdReferences, isCancelled} from './gio.js';
 import {PinPolicy, closeStream, handshake, tlsClient, tlsServer} from './tls.js';
 
 const SPLICE = Gio.OutputStreamSpliceFlags;
@@ -115,8 +115,13 @@ export async function receivePayload(o: PayloadPeer & {
             return 0;
         const input = new Gio.BufferedInputStream({base_stream: tls.input_stream, buffer_size: 64 * 1024,
             close_base_stream: false});
-        await watchedSplice(c => o.out.splice_async(input, SPLICE.CLOSE_SOURCE, GLib.PRIORITY_LOW, c),
-            () => o.out.tell(), o.onProgress, pos => o.size >= 0 && pos >= o.size, o.cancellable, o.stallMs ?? STALL_TIMEOUT_MS);
+        const release = holdReferences([tls, tcp, tls.input_stream, input, o.out]);
+        try {
+            await watchedSplice(c => o.out.splice_async(input, SPLICE.CLOSE_SOURCE, GLib.PRIORITY_LOW, c),
+                () => o.out.tell(), o.onProgress, pos => o.size >= 0 && pos >= o.size, o.cancellable, o.stallMs ?? STALL_TIMEOUT_MS);
+        } finally {
+            release();
+        }
         const got = o.out.tell();
         if (o.size >= 0 && got < o.size)
             throw new PayloadError(`the device sent ${got} of ${o.size} bytes`);
@@ -190,9 +195,15 @@ export async function sendPayload(o: PayloadPeer & {
         }
         const out = new Gio.BufferedOutputStream({base_stream: tls.output_stream, buffer_size: 1024 * 1024,
             close_base_stream: false});
-        const sent = await watchedSplice(
-            c => out.splice_async(o.input, SPLICE.CLOSE_SOURCE | SPLICE.CLOSE_TARGET, GLib.PRIORITY_LOW, c),
-            () => o.input.tell(), o.onProgress, () => false, o.cancellable, o.stallMs ?? STALL_TIMEOUT_MS);
+        const release = holdReferences([tls, o.tcp, tls.output_stream, out, o.input]);
+        let sent: number;
+        try {
+            sent = await watchedSplice(
+                c => out.splice_async(o.input, SPLICE.CLOSE_SOURCE | SPLICE.CLOSE_TARGET, GLib.PRIORITY_LOW, c),
+                () => o.input.tell(), o.onProgress, () => false, o.cancellable, o.stallMs ?? STALL_TIMEOUT_MS);
+        } finally {
+            release();
+        }
         if (sent !== o.size)
             throw new PayloadError(`the file changed while it was sent (${sent} bytes instead of ${o.size})`);
         return sent;

@@ -3,10 +3,19 @@
 // callbacks' spacing shows how long the shell's main loop was kept from running.
 import GLib from 'gi://GLib';
 import {Extension} from 'resource:///org/gnome/shell/extensions/extension.js';
+import * as Main from 'resource:///org/gnome/shell/ui/main.js';
 import * as MessageTray from 'resource:///org/gnome/shell/ui/messageTray.js';
+
+// The main thread's time on a CPU and waiting for one, in ms (the leader's /proc schedstat).
+function schedstat() {
+    const [, data] = GLib.file_get_contents('/proc/self/schedstat');
+    const [run, wait, slices] = new globalThis.TextDecoder().decode(data).trim().split(' ').map(Number);
+    return {run: run / 1e6, wait: wait / 1e6, slices};
+}
 
 class Ticker {
     constructor() {
+        this.sched = schedstat();
         this.gaps = [];
         this.last = GLib.get_monotonic_time();
         this.id = GLib.timeout_add(GLib.PRIORITY_DEFAULT, 1, () => {
@@ -21,7 +30,9 @@ class Ticker {
         GLib.source_remove(this.id);
         const sorted = [...this.gaps].sort((a, b) => a - b);
         const at = q => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-        return {ticks: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0};
+        const s = schedstat();
+        return {ticks: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0,
+            runMs: s.run - this.sched.run, waitMs: s.wait - this.sched.wait, slices: s.slices - this.sched.slices};
     }
 }
 
@@ -44,6 +55,25 @@ export default class FerryTestHelper extends Extension {
                 const stats = this.ticker?.stop() ?? null;
                 this.ticker = null;
                 return stats;
+            },
+            // A control for the main-loop figures: a notification updated as often as Ferry's
+            // transfer progress (every 400 ms) for `seconds`, with no transfer behind it.
+            notifyLikeProgress(seconds) {
+                const source = new MessageTray.Source({title: 'Control', iconName: 'document-send-symbolic'});
+                Main.messageTray.add(source);
+                const note = new MessageTray.Notification({source, title: 'Receiving big.bin from Control', body: '0 %'});
+                source.addNotification(note);
+                const started = GLib.get_monotonic_time();
+                GLib.timeout_add(GLib.PRIORITY_DEFAULT, 400, () => {
+                    const done = (GLib.get_monotonic_time() - started) / 1e6 / seconds;
+                    if (done >= 1) {
+                        source.destroy();
+                        return GLib.SOURCE_REMOVE;
+                    }
+                    note.body = `${Math.floor(done * 100)} %`;
+                    return GLib.SOURCE_CONTINUE;
+                });
+                return true;
             },
         };
     }
