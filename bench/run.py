@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`npm run bench`: Ferry's receive and send throughput over a veth pair between two network
 namespaces, against a blocking OpenSSL TLS pair (Python ssl) on the same wire, in the same run.
-Needs root (namespaces). Size: BENCH_SIZE_MB (default 1024); runs: BENCH_RUNS (default 3)."""
+Needs root (namespaces). Size: BENCH_SIZE_MB (default 1024); runs: BENCH_RUNS (default 3); BENCH_KDE=0 leaves
+out the kdeconnectd rows."""
 import json, os, shutil, statistics, subprocess, sys, tempfile, time
 
 import kde_peers
@@ -114,7 +115,7 @@ def kde_rows(src, digest):
     (25.04 -> 25.04 never links here: the TLS server side misses the client's encrypted identity,
     docs/interop.md quirk 1, so the sender never sees the receiver.)
     The receiver is restarted before each run (a long-running 22.12 receiver slows down, see docs)."""
-    if not kde_peers.available():
+    if not kde_peers.available() or os.environ.get('BENCH_KDE') == '0':
         return {}
     netns_up(NS_C, NS_D, '10.215.0.1', '10.215.0.2')
     rows = {}
