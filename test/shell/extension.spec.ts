@@ -333,30 +333,26 @@ describe('the extension in GNOME Shell 48', () => {
         await check(['rm', '-f', refOut]);
         // The peer stands for a phone: its CPU is not the desktop's. Both ends share this machine's
         // cores here, so the sender runs at the lowest priority and takes only the CPU time left.
-        let seconds = 0;
-        const stats = await ticking(async () => {
-            const t = GLib.get_monotonic_time();
-            const sent = await run(['ip', 'netns', 'exec', peer.ns, 'nice', '-n', '19', FERRY, 'send', shellId, src], peer.env);
-            seconds = (GLib.get_monotonic_time() - t) / 1e6;
-            expect(sent.status).withContext(sent.stderr).toBe(0);
-        });
         const got = `${desktop.home}/Downloads/big.bin`;
-        await waitFor('big.bin', 30000, () => GLib.file_test(got, GLib.FileTest.EXISTS) || undefined);
-        expect(await sha256(got)).toBe(await sha256(src));
-        await check(['rm', '-f', got]);
+        const receiveTicking = async (): Promise<[TickStats, number]> => {
+            let seconds = 0;
+            const stats = await ticking(async () => {
+                const t = GLib.get_monotonic_time();
+                const sent = await run(['ip', 'netns', 'exec', peer.ns, 'nice', '-n', '19', FERRY, 'send', shellId, src], peer.env);
+                seconds = (GLib.get_monotonic_time() - t) / 1e6;
+                expect(sent.status).withContext(sent.stderr).toBe(0);
+            });
+            await waitFor('big.bin', 30000, () => GLib.file_test(got, GLib.FileTest.EXISTS) || undefined);
+            expect(await sha256(got)).toBe(await sha256(src));
+            await check(['rm', '-f', got]);
+            return [stats, seconds];
+        };
+        const [stats, seconds] = await receiveTicking();
         // Once more at the speed of a fast phone on Wi-Fi 6: the peer's link shaped to 100 MB/s
-        const shaped = ['ip', 'netns', 'exec', peer.ns, 'tc', 'qdisc', 'add', 'dev', `${peer.ns}0`, 'root', 'tbf', 'rate', '800mbit',
-            'burst', '256kb', 'latency', '50ms'];
-        await check(shaped);
-        let phoneSeconds = 0;
-        const phone = await ticking(async () => {
-            const t = GLib.get_monotonic_time();
-            const sent = await run(['ip', 'netns', 'exec', peer.ns, 'nice', '-n', '19', FERRY, 'send', shellId, src], peer.env);
-            phoneSeconds = (GLib.get_monotonic_time() - t) / 1e6;
-            expect(sent.status).withContext(sent.stderr).toBe(0);
-        }).finally(() => run(['ip', 'netns', 'exec', peer.ns, 'tc', 'qdisc', 'del', 'dev', `${peer.ns}0`, 'root']));
-        await waitFor('big.bin again', 30000, () => GLib.file_test(got, GLib.FileTest.EXISTS) || undefined);
-        expect(await sha256(got)).toBe(await sha256(src));
+        await check(['ip', 'netns', 'exec', peer.ns, 'tc', 'qdisc', 'add', 'dev', `${peer.ns}0`, 'root', 'tbf', 'rate', '800mbit',
+            'burst', '256kb', 'latency', '50ms']);
+        const [phone, phoneSeconds] = await receiveTicking()
+            .finally(() => run(['ip', 'netns', 'exec', peer.ns, 'tc', 'qdisc', 'del', 'dev', `${peer.ns}0`, 'root']));
         for (const t of [idle, reference, stats, phone])
             expect(t.ticks).toBeGreaterThan(100);
         const f = (t: TickStats) => `p99 ${t.p99.toFixed(2)} ms, max ${t.max.toFixed(2)} ms (${t.ticks} ticks; ` +
