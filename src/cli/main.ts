@@ -2,13 +2,13 @@
 // shell extension or `ferry serve`), else runs the engine itself for the command's duration.
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
-import {MainLoopTicker} from '../lib/ticker.js';
 import System from 'system';
 import {BUS_NAME, exportApi, identityInfo} from '../core/dbusApi.js';
 import {DeviceInfo} from '../core/device.js';
 import {Engine, EngineError, EngineOptions} from '../core/engine.js';
 import {NoSuchDeviceError, matchDevice} from '../core/match.js';
 import {ShareService, TransferInfo} from '../core/share.js';
+import {MainLoopTicker} from '../lib/ticker.js';
 import {delay, errorMessage, promisifyGio} from '../net/gio.js';
 import {COMMANDS, ParsedArgs, commandHelp, parseArgs, usage} from './args.js';
 import {RemoteEngine} from './remote.js';

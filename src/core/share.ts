@@ -163,10 +163,6 @@ export class ShareService extends Emitter<ShareEvents> {
         this.queues.set(device.id, next);
     }
 
-    private peerLog(device: Device, kind: string, line: string): void {
-        this.engine.peerLog(device, kind, line);
-    }
-
     private onPacket(device: Device, packet: Packet): void {
         if (packet.type !== PACKET_SHARE_REQUEST && packet.type !== PACKET_SHARE_UPDATE)
             return;
@@ -174,7 +170,7 @@ export class ShareService extends Emitter<ShareEvents> {
         try {
             request = parseShareRequest(packet);
         } catch (e) {
-            this.peerLog(device, 'refused', `${device.name}: refused a share request: ${e instanceof ShareError ? e.message : errorMessage(e)}`);
+            this.engine.peerLog(device, 'refused', `${device.name}: refused a share request: ${e instanceof ShareError ? e.message : errorMessage(e)}`);
             return;
         }
         switch (request.kind) {
@@ -200,7 +196,7 @@ export class ShareService extends Emitter<ShareEvents> {
             if (!address)
                 return;
             if (!this.receiveAllowed(device)) {
-                this.peerLog(device, 'refused', `${device.name}: refused "${request.filename}": receiving files from this device is off`);
+                this.engine.peerLog(device, 'refused', `${device.name}: refused "${request.filename}": receiving files from this device is off`);
                 if (request.port !== 0)
                     refusePayload(address, request.port).catch(() => undefined);
                 return;

@@ -3,6 +3,7 @@
 // thread. The main loop only sees the start, a low-priority progress timer and the end.
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
+import GObject from 'gi://GObject';
 import {PAYLOAD_PORT_MAX, PAYLOAD_PORT_MIN} from '../protocol/limits.js';
 import {callAsync, cancelAfter, childCancellable, errorMessage, holdReferences, isCancelled} from './gio.js';
 import {PinPolicy, closeStream, handshake, tlsClient, tlsServer} from './tls.js';
@@ -29,12 +30,14 @@ export interface PayloadPeer {
 
 /**
  * Runs `start` (a splice) while watching `position()`: reports progress, ends the splice early
- * once `complete()` says so, and abandons it after STALL_TIMEOUT_MS without progress.
+ * once `complete()` says so, and abandons it after STALL_TIMEOUT_MS without progress. The
+ * splice's objects (`held`) get a C-side reference meanwhile (see holdReferences).
  */
 async function watchedSplice(start: (c: Gio.Cancellable) => Promise<number>, position: () => number,
     onProgress: (bytes: number) => void, complete: (bytes: number) => boolean, outer: Gio.Cancellable | null,
-    stallMs: number): Promise<number> {
+    stallMs: number, held: GObject.Object[]): Promise<number> {
     const {cancellable, release} = childCancellable(outer);
+    const unhold = holdReferences(held);
     // a stall is too little progress over stallMs: a peer dribbling a byte a second stalls too
     let last = -1, windowStart = GLib.get_monotonic_time(), windowPos = 0, early = false, stalled = '';
     // a stream closed by the splice reports position 0: keep the last real figure
@@ -74,6 +77,7 @@ async function watchedSplice(start: (c: Gio.Cancellable) => Promise<number>, pos
     } finally {
         GLib.source_remove(timer);
         release();
+        unhold();
         if (result >= 0)
             onProgress(result);
     }
@@ -115,13 +119,9 @@ export async function receivePayload(o: PayloadPeer & {
             return 0;
         const input = new Gio.BufferedInputStream({base_stream: tls.input_stream, buffer_size: 64 * 1024,
             close_base_stream: false});
-        const release = holdReferences([tls, tcp, tls.input_stream, input, o.out]);
-        try {
-            await watchedSplice(c => o.out.splice_async(input, SPLICE.CLOSE_SOURCE, GLib.PRIORITY_LOW, c),
-                () => o.out.tell(), o.onProgress, pos => o.size >= 0 && pos >= o.size, o.cancellable, o.stallMs ?? STALL_TIMEOUT_MS);
-        } finally {
-            release();
-        }
+        await watchedSplice(c => o.out.splice_async(input, SPLICE.CLOSE_SOURCE, GLib.PRIORITY_LOW, c),
+            () => o.out.tell(), o.onProgress, pos => o.size >= 0 && pos >= o.size, o.cancellable, o.stallMs ?? STALL_TIMEOUT_MS,
+            [tls, tcp, tls.input_stream, input, o.out]);
         const got = o.out.tell();
         if (o.size >= 0 && got < o.size)
             throw new PayloadError(`the device sent ${got} of ${o.size} bytes`);
@@ -195,15 +195,10 @@ export async function sendPayload(o: PayloadPeer & {
         }
         const out = new Gio.BufferedOutputStream({base_stream: tls.output_stream, buffer_size: 1024 * 1024,
             close_base_stream: false});
-        const release = holdReferences([tls, o.tcp, tls.output_stream, out, o.input]);
-        let sent: number;
-        try {
-            sent = await watchedSplice(
-                c => out.splice_async(o.input, SPLICE.CLOSE_SOURCE | SPLICE.CLOSE_TARGET, GLib.PRIORITY_LOW, c),
-                () => o.input.tell(), o.onProgress, () => false, o.cancellable, o.stallMs ?? STALL_TIMEOUT_MS);
-        } finally {
-            release();
-        }
+        const sent = await watchedSplice(
+            c => out.splice_async(o.input, SPLICE.CLOSE_SOURCE | SPLICE.CLOSE_TARGET, GLib.PRIORITY_LOW, c),
+            () => o.input.tell(), o.onProgress, () => false, o.cancellable, o.stallMs ?? STALL_TIMEOUT_MS,
+            [tls, o.tcp, tls.output_stream, out, o.input]);
         if (sent !== o.size)
             throw new PayloadError(`the file changed while it was sent (${sent} bytes instead of ${o.size})`);
         return sent;

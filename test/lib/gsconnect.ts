@@ -2,7 +2,7 @@
 // network namespace: its own HOME with the keyfile settings backend, a compiled copy of its
 // schema, a private Xvfb (it is a Gtk.Application) and a session bus that Ferry may share.
 import GLib from 'gi://GLib';
-import {Background, RunResult, check, run, sleep, waitFor, privateBus} from './proc.js';
+import {Background, RunResult, check, inRootArgv, run, sleep, waitFor, privateBus} from './proc.js';
 
 const GSC_DIR = '/usr/share/gnome-shell/extensions/gsconnect@andyholmes.github.io';
 const SCHEMA = '/usr/share/glib-2.0/schemas/org.gnome.Shell.Extensions.GSConnect.gschema.xml';
@@ -55,10 +55,7 @@ export class Session {
     execInRoot(argv: string[]): string[] {
         if (!this.root)
             return this.exec(argv);
-        const r = this.root, h = this.home;
-        const mounts = `mount --make-rprivate / && mkdir -p '${r}${h}' && mount --bind '${h}' '${r}${h}' && ` +
-            `mount -t proc proc '${r}/proc' && mount --rbind /dev '${r}/dev' && exec chroot '${r}' "$@"`;
-        return this.exec(['sh', '-c', mounts, 'sh', ...argv]);
+        return inRootArgv(this.ns, this.root, [[this.home, 'bind']], argv);
     }
 
     async stop(): Promise<void> {

@@ -1,7 +1,7 @@
 // A real, headless kdeconnectd (Debian's kdeconnect) in a network namespace, with its own HOME,
 // its own session bus and Qt's offscreen platform, driven over its D-Bus API.
 import GLib from 'gi://GLib';
-import {Background, RunResult, check, run, waitFor, privateBus} from './proc.js';
+import {Background, RunResult, check, inRootArgv, run, waitFor, privateBus} from './proc.js';
 
 const KDECONNECTD = '/usr/lib/x86_64-linux-gnu/libexec/kdeconnectd';
 
@@ -28,11 +28,7 @@ export class KdePeer {
     wrap(argv: string[]): string[] {
         if (!this.root) // kdeconnectd 22.12 writes received text to a file in its working directory
             return ['ip', 'netns', 'exec', this.ns, 'sh', '-c', 'cd "$HOME" && exec "$@"', 'sh', ...argv];
-        const r = this.root, h = this.home;
-        // `ip netns exec` runs us in a mount namespace of our own: these mounts end with the process
-        const mounts = `mount --make-rprivate / && mkdir -p '${r}${h}' && mount --bind '${h}' '${r}${h}' && ` +
-            `mount -t proc proc '${r}/proc' && mount --rbind /dev '${r}/dev' && exec chroot '${r}' "$@"`;
-        return ['ip', 'netns', 'exec', this.ns, 'sh', '-c', mounts, 'sh', ...argv];
+        return inRootArgv(this.ns, this.root, [[this.home, 'bind']], argv);
     }
 
     /** Uses protocol 8 names (kdeconnect ≥ 23.04) or the older ones. */

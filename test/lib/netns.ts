@@ -1,7 +1,7 @@
 // Test hosts: two network namespaces joined by a veth pair, each with its own session bus and
 // its own HOME, running real `ferry` processes. Everything is created and removed by the tests.
 import GLib from 'gi://GLib';
-import {Background, FERRY, ROOT, RunResult, check, privateBus, run, sleep, waitFor} from './proc.js';
+import {Background, FERRY, ROOT, RunResult, check, inRootArgv, privateBus, run, sleep, waitFor} from './proc.js';
 
 let counter = 0;
 
@@ -87,19 +87,12 @@ export class FerryNode {
         if (!this.bus)
             await this.startBus();
         const argv = [FERRY, 'serve', '--name', this.name, ...args];
-        const proc = new Background(this.root ? this.inRoot(this.root, argv) : this.exec(argv), {...this.env, ...this.serveEnv});
+        // in a root: HOME with what is mounted below it (a test's tmpfs), and the project, at the same paths
+        const proc = new Background(this.root ? inRootArgv(this.ns, this.root, [[this.home, 'rbind'], [ROOT, 'bind']], argv)
+            : this.exec(argv), {...this.env, ...this.serveEnv});
         this.serveProc = proc;
         await proc.waitForLine(/state running|state deferred|state failed/, 10000);
         return proc;
-    }
-
-    /** argv in the namespace and in `root`, with HOME (and what is mounted below it) and the project at the same paths. */
-    private inRoot(r: string, argv: string[]): string[] {
-        // `ip netns exec` runs us in a mount namespace of our own: these mounts end with the process
-        const mounts = `mount --make-rprivate / && mkdir -p '${r}${this.home}' '${r}${ROOT}' && ` +
-            `mount --rbind '${this.home}' '${r}${this.home}' && mount --bind '${ROOT}' '${r}${ROOT}' && ` +
-            `mount -t proc proc '${r}/proc' && mount --rbind /dev '${r}/dev' && exec chroot '${r}' "$@"`;
-        return this.exec(['sh', '-c', mounts, 'sh', ...argv]);
     }
 
     async stopServe(): Promise<void> {

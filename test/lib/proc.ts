@@ -170,3 +170,16 @@ export function privateBus(socket: string): string[] {
 export async function sha256(path: string): Promise<string> {
     return (await check(['sha256sum', path])).split(' ')[0];
 }
+
+/**
+ * argv run in network namespace `ns` and chrooted into the Debian root file system `root`, with
+ * each of `binds` mounted at the same path inside (`rbind` takes what is mounted below it too).
+ * `ip netns exec` gives the command a mount namespace of its own: these mounts end with it.
+ */
+export function inRootArgv(ns: string, root: string, binds: [string, 'bind' | 'rbind'][], argv: string[]): string[] {
+    const dirs = binds.map(([path]) => `'${root}${path}'`).join(' ');
+    const mounts = binds.map(([path, kind]) => `mount --${kind} '${path}' '${root}${path}'`).join(' && ');
+    const script = `mount --make-rprivate / && mkdir -p ${dirs} && ${mounts} && ` +
+        `mount -t proc proc '${root}/proc' && mount --rbind /dev '${root}/dev' && exec chroot '${root}' "$@"`;
+    return ['ip', 'netns', 'exec', ns, 'sh', '-c', script, 'sh', ...argv];
+}
