@@ -12,6 +12,8 @@ export interface GlobalOptions {
     json: boolean;
     wait: number | null;
     receiveDir: string | null;
+    /** `ferry id --reset`: put Ferry's own identity aside and make a new one. */
+    reset: boolean;
     help: boolean;
 }
 
@@ -29,7 +31,7 @@ const WITH_VALUE = new Set(['--config-dir', '--identity', '--to', '--protocol', 
 
 export function parseArgs(argv: string[]): ParsedArgs {
     const options: GlobalOptions = {configDir: null, identity: 'auto', to: [], protocol: null, name: null, type: 'desktop',
-        json: false, wait: null, receiveDir: null, help: false};
+        json: false, wait: null, receiveDir: null, reset: false, help: false};
     let command: string | null = null;
     const args: string[] = [];
     let literal = false;
@@ -85,6 +87,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
             break;
         }
         case '--json': options.json = true; break;
+        case '--reset': options.reset = true; break;
         case '-h':
         case '--help': options.help = true; break;
         default: throw new UsageError(`unknown option ${arg}`);
@@ -94,8 +97,10 @@ export function parseArgs(argv: string[]): ParsedArgs {
 }
 
 export const COMMANDS: Record<string, {usage: string; summary: string; details: string}> = {
-    id: {usage: 'ferry id [--json]', summary: "show this computer's KDE Connect identity",
-        details: 'Prints the device id, name, identity source (gsconnect or ferry) and protocol version.'},
+    id: {usage: 'ferry id [--json] [--reset]', summary: "show this computer's KDE Connect identity",
+        details: 'Prints the device id, name, identity source (gsconnect or ferry) and protocol version.\n' +
+            '--reset puts Ferry\'s own certificate, key and pairings aside (renamed, not deleted) and makes a new\n' +
+            'identity: the repair for a broken one. Devices must then pair again. GSConnect\'s identity is never changed.'},
     devices: {usage: 'ferry devices [--json] [--wait SECONDS]', summary: 'list known and reachable devices',
         details: 'Asks the running engine, or runs one for --wait seconds (default 2) to discover devices;\n--wait 0 lists the paired devices without touching the network.'},
     pair: {usage: 'ferry pair DEVICE [--wait SECONDS]', summary: "accept DEVICE's pairing request, or request pairing",
@@ -104,7 +109,8 @@ export const COMMANDS: Record<string, {usage: string; summary: string; details: 
         details: 'Tells the device when it is reachable, and removes the pairing from Ferry.'},
     send: {usage: 'ferry send DEVICE FILE…', summary: 'send files (paths or file:// URIs) as one batch',
         details: 'Shows progress; exits 0 only when every file was delivered.'},
-    transfers: {usage: 'ferry transfers [--json]', summary: 'list the transfers under way in the running engine', details: ''},
+    transfers: {usage: 'ferry transfers [--json]', summary: 'list the running engine\'s transfers: the last 256 that ended, then those under way',
+        details: 'Each shows its state (active, done, failed, cancelled), the files confirmed so far and, when it failed, why.'},
     cancel: {usage: 'ferry cancel TRANSFER', summary: 'cancel a transfer (its id from ferry transfers)', details: ''},
     'send-text': {usage: 'ferry send-text DEVICE TEXT', summary: 'send text (the device puts it on its clipboard)', details: ''},
     'send-url': {usage: 'ferry send-url DEVICE URL', summary: 'send a link for the device to open', details: ''},

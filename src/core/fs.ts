@@ -32,6 +32,17 @@ export async function exists(path: string): Promise<boolean> {
     }
 }
 
+/** Seconds since `path` was last modified, or null when it does not exist. */
+export async function ageSeconds(path: string): Promise<number | null> {
+    try {
+        const info = await Gio.File.new_for_path(path).query_info_async('time::modified', Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS,
+            GLib.PRIORITY_DEFAULT, null);
+        return GLib.get_real_time() / 1e6 - info.get_attribute_uint64('time::modified');
+    } catch {
+        return null;
+    }
+}
+
 /** Creates `path` and its parents; the last component gets `mode`. */
 export async function ensureDirectory(path: string, mode = 0o700): Promise<void> {
     const dir = Gio.File.new_for_path(path);

@@ -1,4 +1,6 @@
-import {DerError, base64Decode, pemToDer, readTlv, subjectCommonName, subjectPublicKeyInfo} from '../../src/protocol/der.js';
+import {DerError, base64Decode, certificatePublicPart, pemToDer, privateKeyPublicPart, readTlv, subjectCommonName, subjectOrganization,
+    subjectPublicKeyInfo} from '../../src/protocol/der.js';
+import {isGSConnectCertificate} from '../../src/protocol/share.js';
 import {sha256, toHex} from '../../src/protocol/sha256.js';
 import {verificationKey} from '../../src/protocol/verification.js';
 import {CERT_TIMEOUT, KeyKind, makeCert, readBytes, readTextFile, spkiFile, tmpDir} from '../lib/certs.js';
@@ -20,6 +22,45 @@ describe('DER reader', () => {
     it('finds the CN among other attributes and in any position', async () => {
         const c = await makeCert(dir, 'multi', 'ec', 'x'.repeat(32), `/C=PL/CN=${'x'.repeat(32)}/O=andyholmes.github.io/OU=GSConnect`);
         expect(subjectCommonName(pemToDer(readTextFile(c.cert)))).toBe('x'.repeat(32));
+    });
+
+    it('reads the subject\'s organization and unit (how GSConnect\'s certificates are told apart)', async () => {
+        const c = await makeCert(dir, 'gsc', 'ec', 'y'.repeat(32), `/O=andyholmes.github.io/OU=GSConnect/CN=${'y'.repeat(32)}`);
+        expect(subjectOrganization(pemToDer(readTextFile(c.cert)))).toEqual({o: ['andyholmes.github.io'], ou: ['GSConnect']});
+        const k = await makeCert(dir, 'kde', 'ec');
+        expect(subjectOrganization(pemToDer(readTextFile(k.cert)))).toEqual({o: ['KDE'], ou: ['Kde connect']});
+        // GSConnect takes empty files only with a payload connection; kdeconnectd only without
+        expect(isGSConnectCertificate(pemToDer(readTextFile(c.cert)))).toBeTrue();
+        expect(isGSConnectCertificate(pemToDer(readTextFile(k.cert)))).toBeFalse();
+        expect(isGSConnectCertificate(new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00]))).toBeFalse();
+    });
+
+    // every form a peer or GSConnect writes its key in: PKCS#8, PKCS#1 (RSA), SEC 1 (EC)
+    for (const kind of ['ec', 'rsa2048', 'rsa4096'] as KeyKind[]) {
+        it(`tells that an ${kind} key belongs to its certificate and that another does not, in every PEM form`, async () => {
+            const c = await makeCert(dir, `pair-${kind}`, kind);
+            const other = await makeCert(dir, `other-${kind}`, 'ec');
+            const certPart = certificatePublicPart(pemToDer(readTextFile(c.cert)));
+            expect(certPart).toMatch(kind === 'ec' ? /^ec:04[0-9a-f]{128}$/ : /^rsa:[0-9a-f]+:010001$/);
+            const forms = [['pkcs8', 'openssl', 'pkey', '-in', c.key, '-out', `${c.key}.p8`]];
+            forms.push(kind === 'ec' ? ['sec1', 'openssl', 'ec', '-in', c.key, '-out', `${c.key}.sec1`]
+                : ['pkcs1', 'openssl', 'rsa', '-traditional', '-in', c.key, '-out', `${c.key}.pkcs1`]);
+            for (const [form, ...argv] of forms) {
+                await check(argv);
+                const pem = readTextFile(argv[argv.length - 1]);
+                expect(pem).withContext(form).toContain(form === 'pkcs8' ? 'BEGIN PRIVATE KEY' : form === 'sec1' ? 'BEGIN EC PRIVATE KEY' : 'BEGIN RSA PRIVATE KEY');
+                expect(privateKeyPublicPart(pem)).withContext(form).toBe(certPart);
+            }
+            expect(privateKeyPublicPart(readTextFile(other.key))).not.toBe(certPart);
+        }, CERT_TIMEOUT);
+    }
+
+    it('says it cannot tell for an EC key without its public point, and refuses what is no key', async () => {
+        const c = await makeCert(dir, 'nopub', 'ec');
+        await check(['openssl', 'ec', '-in', c.key, '-no_public', '-out', `${c.key}.nopub`]);
+        expect(privateKeyPublicPart(readTextFile(`${c.key}.nopub`))).toBeNull();
+        expect(() => privateKeyPublicPart(readTextFile(c.cert))).toThrowError(DerError);
+        expect(() => privateKeyPublicPart('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----')).toThrowError(DerError);
     });
 
     it('returns null for a subject without CN', async () => {

@@ -1,6 +1,6 @@
 // Loading our certificate and key without blocking, and reading what the protocol needs from it.
 import Gio from 'gi://Gio';
-import {pemToDer, subjectCommonName, subjectPublicKeyInfo} from '../../protocol/der.js';
+import {DerError, certificatePublicPart, pemToDer, privateKeyPublicPart, subjectCommonName, subjectPublicKeyInfo} from '../../protocol/der.js';
 import {isValidDeviceId} from '../../protocol/identity.js';
 import {readText} from '../fs.js';
 import {IdentitySource, LocalIdentity} from './types.js';
@@ -9,11 +9,29 @@ export class IdentityError extends Error {
     override name = 'IdentityError';
 }
 
-/** Reads a certificate/key pair (EC or RSA, PEM); null when either file is missing. */
+/** An identity whose private key is not the certificate's: every TLS handshake would fail with it. */
+export class MismatchedIdentityError extends IdentityError {
+    override name = 'MismatchedIdentityError';
+}
+
+/**
+ * Reads a certificate/key pair (EC or RSA, PEM); null when either file is missing. Refuses a key
+ * that does not belong to the certificate (MismatchedIdentityError).
+ */
 export async function loadIdentity(certPath: string, keyPath: string, source: IdentitySource): Promise<LocalIdentity | null> {
     const [certPem, keyPem] = await Promise.all([readText(certPath), readText(keyPath)]);
     if (certPem === null || keyPem === null)
         return null;
+    let keyPart: string | null, certPart: string | null;
+    try {
+        keyPart = privateKeyPublicPart(keyPem);
+        certPart = certificatePublicPart(pemToDer(certPem));
+    } catch (e) {
+        throw new IdentityError(`cannot read ${e instanceof DerError && /private key/.test(e.message) ? keyPath : certPath}: ${(e as Error).message}`);
+    }
+    // null: a form whose public half cannot be told from the key alone; GnuTLS still has the last word
+    if (keyPart !== null && certPart !== null && keyPart !== certPart)
+        throw new MismatchedIdentityError(`${keyPath} is not the private key of ${certPath}`);
     let certificate: Gio.TlsCertificate;
     try {
         certificate = Gio.TlsCertificate.new_from_pem(`${certPem.trim()}\n${keyPem.trim()}\n`, -1);

@@ -1,9 +1,11 @@
 // Ferry's own identity and trusted devices, in Ferry's config folder (never GSConnect's).
+import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
+import {delay} from '../../net/gio.js';
 import {isValidDeviceId, normalizeDeviceType} from '../../protocol/identity.js';
 import {parseInteger} from '../../protocol/numbers.js';
-import {ensureDirectory, readText, removeFile, rename, run, setMode, writeTextAtomic} from '../fs.js';
-import {loadIdentity} from './certificate.js';
+import {ageSeconds, ensureDirectory, exists, readText, removeFile, rename, run, setMode, writeTextAtomic} from '../fs.js';
+import {IdentityError, MismatchedIdentityError, loadIdentity} from './certificate.js';
 import {LocalIdentity, TrustedDevice} from './types.js';
 
 interface DevicesFile {
@@ -12,6 +14,9 @@ interface DevicesFile {
     /** GSConnect-paired devices the user unpaired in Ferry, by id, with the certificate then paired. */
     revoked: Record<string, string>;
 }
+
+/** A creation lock older than this was left by a process that died while making the identity. */
+const CREATION_STALE_S = 60;
 
 export function newDeviceId(): string {
     return (GLib.uuid_string_random() ?? '').replace(/-/g, '');
@@ -32,29 +37,107 @@ export class FerryStore {
         return GLib.build_filenamev([this.dir, 'config.json']);
     }
 
-    /** Our identity, generated on first use: EC P-256, CN = a dashless UUIDv4, key mode 0600. */
+    private get creationLock(): string {
+        return GLib.build_filenamev([this.dir, '.identity-creation']);
+    }
+
+    /**
+     * Our identity, generated on first use: EC P-256, CN = a dashless UUIDv4, key mode 0600.
+     * Safe when several processes start at once (the extension, `ferry` commands, the Nautilus
+     * item): one of them creates the pair, under a lock, from files of its own, and the others
+     * wait for it. A key that does not belong to the certificate is an error, never used.
+     */
     async identity(): Promise<LocalIdentity> {
-        const existing = await loadIdentity(this.certPath, this.keyPath, 'ferry');
-        if (existing)
-            return existing;
-        await ensureDirectory(this.dir, 0o700);
+        for (;;) {
+            const existing = await this.load();
+            if (existing)
+                return existing;
+            await ensureDirectory(this.dir, 0o700);
+            if (await this.claim()) {
+                try {
+                    // another process may have finished between our look and our claim
+                    if (!await this.load())
+                        await this.create();
+                } finally {
+                    await removeFile(this.creationLock).catch(() => undefined);
+                }
+            } else {
+                await this.waitForCreator();
+            }
+        }
+    }
+
+    private async load(): Promise<LocalIdentity | null> {
+        try {
+            return await loadIdentity(this.certPath, this.keyPath, 'ferry');
+        } catch (e) {
+            if (e instanceof MismatchedIdentityError) {
+                throw new IdentityError(`Ferry's identity in ${this.dir} is broken: ${e.message}. ` +
+                    'Run `ferry id --reset` to make a new one (devices paired with it must then pair again).');
+            }
+            throw e;
+        }
+    }
+
+    /** The creation lock is a directory: making one is atomic, and fails where it exists. */
+    private async claim(): Promise<boolean> {
+        try {
+            await Gio.File.new_for_path(this.creationLock).make_directory_async(GLib.PRIORITY_DEFAULT, null);
+            return true;
+        } catch (e) {
+            if (e instanceof GLib.Error && e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.EXISTS))
+                return false;
+            throw e;
+        }
+    }
+
+    /** Waits while another process holds the lock; a lock older than CREATION_STALE_S was left by a crash. */
+    private async waitForCreator(): Promise<void> {
+        for (;;) {
+            const age = await ageSeconds(this.creationLock);
+            if (age === null)
+                return;
+            if (age > CREATION_STALE_S) {
+                await removeFile(this.creationLock).catch(() => undefined);
+                return;
+            }
+            await delay(50);
+        }
+    }
+
+    /** Makes the pair in files of this process's own, then installs it: the key, then the certificate. */
+    private async create(): Promise<void> {
         const id = newDeviceId();
-        const tmpCert = `${this.certPath}.new`, tmpKey = `${this.keyPath}.new`;
+        const tag = (GLib.uuid_string_random() ?? '').replace(/-/g, '').slice(0, 12);
+        const tmpCert = `${this.certPath}.${tag}.new`, tmpKey = `${this.keyPath}.${tag}.new`;
         try {
             await run(['openssl', 'req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
                 '-nodes', '-sha256', '-days', '3650', '-subj', `/O=KDE/OU=Ferry/CN=${id}`,
                 '-keyout', tmpKey, '-out', tmpCert]);
             await setMode(tmpKey, 0o600);
+            // a reader takes the pair only when both names exist, and the certificate comes last
             await rename(tmpKey, this.keyPath);
             await rename(tmpCert, this.certPath);
         } catch (e) {
             await Promise.all([removeFile(tmpCert), removeFile(tmpKey)]).catch(() => undefined);
             throw new Error(`could not create Ferry's identity (is openssl installed?): ${(e as Error).message}`);
         }
-        const created = await loadIdentity(this.certPath, this.keyPath, 'ferry');
-        if (!created)
-            throw new Error('the new identity vanished');
-        return created;
+    }
+
+    /**
+     * Puts the identity and the pairings made with it aside (renamed with a time stamp, never
+     * deleted), so that the next start creates a new identity. Returns the names it moved.
+     */
+    async reset(): Promise<string[]> {
+        const stamp = GLib.DateTime.new_now_local().format('%Y%m%d-%H%M%S');
+        const moved: string[] = [];
+        for (const path of [this.certPath, this.keyPath, GLib.build_filenamev([this.dir, 'devices.json'])]) {
+            if (!await exists(path))
+                continue;
+            await rename(path, `${path}.old-${stamp}`);
+            moved.push(`${path}.old-${stamp}`);
+        }
+        return moved;
     }
 
     /** Settings of the `ferry` command (the shell extension uses GSettings instead). */
