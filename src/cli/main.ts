@@ -6,6 +6,7 @@ import System from 'system';
 import {BUS_NAME, exportApi, identityInfo} from '../core/dbusApi.js';
 import {DeviceInfo} from '../core/device.js';
 import {Engine, EngineError, EngineOptions} from '../core/engine.js';
+import {FerryStore} from '../core/identity/ferryStore.js';
 import {NoSuchDeviceError, matchDevice} from '../core/match.js';
 import {ShareService, TransferInfo} from '../core/share.js';
 import {MainLoopTicker} from '../lib/ticker.js';
@@ -319,7 +320,7 @@ class ProgressPrinter {
             this.out.write_all(new TextEncoder().encode(line), null);
             if (t.state !== 'active')
                 this.out.write_all(new TextEncoder().encode('\n'), null);
-        } else if (t.fileIndex !== this.lastFile && t.state === 'active') {
+        } else if (t.fileIndex !== this.lastFile && t.state === 'active' && t.current) {
             this.lastFile = t.fileIndex;
             print(`sending ${t.fileIndex + 1}/${t.numberOfFiles}: ${t.current}`);
         }
@@ -337,6 +338,18 @@ async function cmdSend(face: Face, p: ParsedArgs): Promise<number> {
         return EXIT.ok;
     }
     throw new CliError(`transfer ${t.state}: ${t.error}`, EXIT.transfer);
+}
+
+/** `ferry id --reset`: Ferry's own identity only, and never under a running engine. */
+async function resetIdentity(p: ParsedArgs, engineRunning: boolean): Promise<void> {
+    if (engineRunning)
+        throw new CliError('an engine is running (the shell extension or ferry serve): stop it before resetting the identity', EXIT.failure);
+    if (p.options.identity === 'gsconnect')
+        throw new CliError('GSConnect\'s identity is GSConnect\'s own: Ferry never changes it', EXIT.usage);
+    const moved = await new FerryStore(engineOptions(p).configDir).reset();
+    for (const path of moved)
+        print(`moved aside: ${path}`);
+    print('A new identity is made now; devices paired with the old one must pair again.');
 }
 
 function engineOptions(p: ParsedArgs): EngineOptions {
@@ -517,6 +530,8 @@ async function run(argv: string[]): Promise<number> {
     try {
         switch (p.command) {
         case 'id': {
+            if (p.options.reset)
+                await resetIdentity(p, remote !== null);
             const info = await face.identity();
             if (p.options.json)
                 printJson(info);
@@ -546,8 +561,9 @@ async function run(argv: string[]): Promise<number> {
             else if (list.length === 0)
                 print('No transfers.');
             else
-                list.forEach(t => print(`${t.id}\t${t.direction === 'in' ? 'from' : 'to'} ${t.deviceName}\t` +
-                    `${t.fileIndex + 1}/${t.numberOfFiles} ${t.current}\t${t.bytes}/${t.totalBytes} bytes`));
+                list.forEach(t => print(`${t.id}\t${t.state}\t${t.direction === 'in' ? 'from' : 'to'} ${t.deviceName}\t` +
+                    `${t.delivered}/${t.numberOfFiles} files${t.state === 'active' ? ` (now ${t.current})` : ''}\t` +
+                    `${t.bytes}/${t.totalBytes} bytes${t.error ? `\t${t.error}` : ''}`));
             return EXIT.ok;
         }
         case 'cancel':

@@ -7,7 +7,8 @@ import {PayloadServer, receivePayload, refusePayload, sendPayload} from '../net/
 import {sanitizeFileName} from '../protocol/fileName.js';
 import {PACKET_SHARE_REQUEST, PACKET_SHARE_UPDATE} from '../protocol/limits.js';
 import {makePacket, Packet} from '../protocol/packet.js';
-import {ShareError, ShareRequest, fileShareRequest, parseShareRequest} from '../protocol/share.js';
+import {pemToDer} from '../protocol/der.js';
+import {ShareError, ShareRequest, isGSConnectCertificate, fileShareRequest, parseShareRequest} from '../protocol/share.js';
 import {Device} from './device.js';
 import {Engine, EngineError} from './engine.js';
 import {certificateFromPem} from './identity/certificate.js';
@@ -15,6 +16,12 @@ import {PartialFile} from './receiveFile.js';
 
 /** Each threaded transfer holds one of GLib's shared worker threads: run at most this many at once. */
 const MAX_CONCURRENT_TRANSFERS = 4;
+
+/**
+ * How many ended transfers `list()` still shows (what `ferry transfers` and ListTransfers
+ * report): GSConnect sends each file as a transfer of its own, so a day's photos are many.
+ */
+const ENDED_KEPT = 256;
 
 export type TransferState = 'active' | 'done' | 'failed' | 'cancelled';
 
@@ -30,6 +37,8 @@ export interface TransferInfo {
     current: string;
     fileIndex: number;
     numberOfFiles: number;
+    /** Files confirmed so far: received and in place, or (sending) taken by the device. */
+    delivered: number;
     bytes: number;
     totalBytes: number;
     error: string;
@@ -77,7 +86,7 @@ class Transfer {
         numberOfFiles: number, totalBytes: number) {
         this.info = {id: (GLib.uuid_string_random() ?? '').replace(/-/g, '').slice(0, 16), deviceId: device.id,
             deviceName: device.name, direction, state: 'active', files: [], current: '', fileIndex: 0,
-            numberOfFiles, bytes: 0, totalBytes, error: ''};
+            numberOfFiles, delivered: 0, bytes: 0, totalBytes, error: ''};
     }
 
     /** Throttled to a few updates a second; state changes always go out. */
@@ -107,6 +116,7 @@ interface IncomingBatch {
 
 export class ShareService extends Emitter<ShareEvents> {
     private readonly transfers = new Map<string, Transfer>();
+    private readonly ended: TransferInfo[] = [];
     private readonly incoming = new Map<string, IncomingBatch>();
     private readonly queues = new Map<string, Promise<void>>();
     private readonly slots = new Semaphore(MAX_CONCURRENT_TRANSFERS);
@@ -127,14 +137,18 @@ export class ShareService extends Emitter<ShareEvents> {
 
     forget(t: Transfer): void {
         this.transfers.delete(t.info.id);
+        this.ended.push({...t.info, files: [...t.info.files]});
+        if (this.ended.length > ENDED_KEPT)
+            this.ended.shift();
         for (const [id, batch] of this.incoming) {
             if (batch.transfer === t)
                 this.incoming.delete(id);
         }
     }
 
+    /** The transfers under way, after the last ENDED_KEPT that ended (oldest first). */
     list(): TransferInfo[] {
-        return [...this.transfers.values()].map(t => ({...t.info}));
+        return [...this.ended.map(t => ({...t, files: [...t.files]})), ...[...this.transfers.values()].map(t => ({...t.info, files: [...t.info.files]}))];
     }
 
     cancel(id: string): boolean {
@@ -255,6 +269,7 @@ export class ShareService extends Emitter<ShareEvents> {
             batch.doneBytes += written;
             t.info.bytes = batch.doneBytes;
             t.info.files.push(finalPath);
+            t.info.delivered = t.info.files.length;
             this.emit('log', `received ${finalPath} (${written} bytes) from ${device.name}`);
             if (t.info.files.length >= t.info.numberOfFiles)
                 t.end('done');
@@ -327,6 +342,7 @@ export class ShareService extends Emitter<ShareEvents> {
         const t = new Transfer(this, device, 'out', files.length, total);
         this.transfers.set(t.info.id, t);
         t.info.files = files.map(f => f.path);
+        t.info.current = files[0].name;
         t.update(true);
         this.sendBatch(device, t, files).catch(e => t.end('failed', errorMessage(e)));
         return {...t.info};
@@ -338,6 +354,7 @@ export class ShareService extends Emitter<ShareEvents> {
         const peerCertificate = device.trusted ? certificateFromPem(device.trusted.certificatePem) : null;
         if (!identity || !peerCertificate)
             throw new EngineError(`${device.name} is not paired`);
+        const gsconnect = isGSConnectCertificate(pemToDer(device.trusted!.certificatePem));
         let done = 0;
         for (const [i, f] of files.entries()) {
             const link = device.link;
@@ -348,22 +365,33 @@ export class ShareService extends Emitter<ShareEvents> {
             t.update(true);
             let server: PayloadServer | null = null;
             try {
-                const input = await f.file.read_async(GLib.PRIORITY_LOW, t.cancellable);
-                server = new PayloadServer();
-                await link.send(fileShareRequest({filename: f.name, size: f.size, port: server.port,
+                const announce = (port: number | null) => link.send(fileShareRequest({filename: f.name, size: f.size, port,
                     lastModified: f.mtime, numberOfFiles: files.length, totalPayloadSize: t.info.totalBytes}));
-                const tcp = await server.accept(t.cancellable);
-                server.close();
-                server = null;
-                await this.slots.run(() => sendPayload({tcp, input, size: f.size, cancellable: t.cancellable,
-                    certificate: identity.certificate, peerCertificate,
-                    onProgress: bytes => {
-                        t.info.bytes = done + bytes;
-                        t.update();
-                    }}));
+                let how: string;
+                if (f.size === 0 && !gsconnect) {
+                    await announce(null);
+                    how = 'announced without a payload, as empty files are';
+                } else {
+                    const input = await f.file.read_async(GLib.PRIORITY_LOW, t.cancellable);
+                    server = new PayloadServer();
+                    await announce(server.port);
+                    const tcp = await server.accept(t.cancellable);
+                    server.close();
+                    server = null;
+                    // the next file is announced only once the receiver confirmed this one
+                    const delivery = await this.slots.run(() => sendPayload({tcp, input, size: f.size, cancellable: t.cancellable,
+                        certificate: identity.certificate, peerCertificate, waitForClose: !gsconnect,
+                        onProgress: bytes => {
+                            t.info.bytes = done + bytes;
+                            t.update();
+                        }}));
+                    how = delivery === 'closed' ? 'the device closed the connection after the last byte'
+                        : 'the device acknowledged every byte but kept the connection open';
+                }
                 done += f.size;
                 t.info.bytes = done;
-                this.emit('log', `sent ${f.path} (${f.size} bytes) to ${device.name}`);
+                t.info.delivered = i + 1;
+                this.emit('log', `sent ${f.path} (${f.size} bytes) to ${device.name}: ${how}`);
             } catch (e) {
                 const cancelled = isCancelled(e) && t.cancellable.is_cancelled();
                 const reason = cancelled ? 'cancelled' : `${f.name}: ${errorMessage(e)}`;

@@ -119,10 +119,21 @@ export async function receivePayload(o: PayloadPeer & {
             return 0;
         const input = new Gio.BufferedInputStream({base_stream: tls.input_stream, buffer_size: 64 * 1024,
             close_base_stream: false});
-        await watchedSplice(c => o.out.splice_async(input, SPLICE.CLOSE_SOURCE, GLib.PRIORITY_LOW, c),
-            () => o.out.tell(), o.onProgress, pos => o.size >= 0 && pos >= o.size, o.cancellable, o.stallMs ?? STALL_TIMEOUT_MS,
-            [tls, tcp, tls.input_stream, input, o.out]);
+        let ended: unknown = null;
+        try {
+            await watchedSplice(c => o.out.splice_async(input, SPLICE.CLOSE_SOURCE, GLib.PRIORITY_LOW, c),
+                () => o.out.tell(), o.onProgress, pos => o.size >= 0 && pos >= o.size, o.cancellable, o.stallMs ?? STALL_TIMEOUT_MS,
+                [tls, tcp, tls.input_stream, input, o.out]);
+        } catch (e) {
+            ended = e;
+        }
         const got = o.out.tell();
+        // Bytes that all arrived are the file, however the sender hangs up: kdeconnectd closes
+        // without a TLS close_notify right after its last byte, and the splice then fails with
+        // G_TLS_ERROR_EOF, often in the same instant the last bytes are written. A payload of
+        // unknown size (-1) has no other end than that close.
+        if (ended && !(o.size >= 0 && got >= o.size) && !(o.size < 0 && isUncleanEof(ended)))
+            throw ended;
         if (o.size >= 0 && got < o.size)
             throw new PayloadError(`the device sent ${got} of ${o.size} bytes`);
         if (o.size >= 0 && got > o.size)
@@ -131,6 +142,11 @@ export async function receivePayload(o: PayloadPeer & {
     } finally {
         await closeStream(tls, GLib.PRIORITY_LOW);
     }
+}
+
+/** The peer closed the TCP connection without a TLS close_notify. */
+function isUncleanEof(e: unknown): boolean {
+    return e instanceof GLib.Error && e.matches(Gio.tls_error_quark(), Gio.TlsError.EOF);
 }
 
 /** A TLS payload server on the first free port in 1739–1764. */
@@ -177,11 +193,19 @@ export class PayloadServer {
     }
 }
 
-/** Sends `size` bytes of `input` over `tcp` as TLS server, then closes the connection at once. */
+/** How the receiver confirmed a payload: it closed the connection, or its TCP acknowledged every byte and the end. */
+export type Delivery = 'closed' | 'acknowledged';
+
+/**
+ * Sends `size` bytes of `input` over `tcp` as TLS server, ends the stream and waits for the
+ * receiver to confirm (see confirmDelivery). Resolves only when it has.
+ */
 export async function sendPayload(o: PayloadPeer & {
     tcp: Gio.SocketConnection; input: Gio.FileInputStream; size: number;
     cancellable: Gio.Cancellable | null; onProgress: (bytes: number) => void; stallMs?: number;
-}): Promise<number> {
+    /** false: a receiver known never to close (GSConnect): its TCP acknowledgement is the confirmation. */
+    waitForClose?: boolean;
+}): Promise<Delivery> {
     const pin: PinPolicy = {expected: o.peerCertificate};
     const tls = tlsServer(o.tcp, o.certificate, pin);
     try {
@@ -190,7 +214,7 @@ export async function sendPayload(o: PayloadPeer & {
         } catch (e) {
             // kdeconnectd 22.12 connects for an empty file and hangs up at once: nothing was owed
             if (o.size === 0 && !pin.mismatch && !isCancelled(e))
-                return 0;
+                return 'closed';
             throw e;
         }
         const out = new Gio.BufferedOutputStream({base_stream: tls.output_stream, buffer_size: 1024 * 1024,
@@ -201,9 +225,105 @@ export async function sendPayload(o: PayloadPeer & {
             [tls, o.tcp, tls.output_stream, out, o.input]);
         if (sent !== o.size)
             throw new PayloadError(`the file changed while it was sent (${sent} bytes instead of ${o.size})`);
-        return sent;
+        return await confirmDelivery(tls, o.tcp, o.cancellable, o.waitForClose === false ? 0 : CONFIRM_GRACE_MS);
     } finally {
         await closeStream(tls, GLib.PRIORITY_LOW);
+    }
+}
+
+/**
+ * How long a receiver may keep the payload connection open after its TCP acknowledged the
+ * last byte and the end of the stream, before that acknowledgement is taken as delivery. Every
+ * receiver measured closes at once but GSConnect, which closes only when its garbage collector
+ * finalises the connection, and is known by its certificate (waitForClose false).
+ */
+export const CONFIRM_GRACE_MS = 1500;
+/** A receiver that has not even acknowledged the bytes by then has not taken them. */
+export const CONFIRM_TIMEOUT_MS = 30_000;
+const TCP_INFO_POLL_MS = 100;
+const IPPROTO_TCP = 6, TCP_INFO = 11;
+/** linux/tcp_states.h: our FIN was acknowledged, and with it every byte before it. */
+const TCP_FIN_WAIT2 = 5, TCP_TIME_WAIT = 6, TCP_CLOSE = 7;
+
+/**
+ * The TCP state of `socket` (the first byte of struct tcp_info; GSocket reads an int's worth).
+ */
+function tcpState(socket: Gio.Socket): number {
+    try {
+        const [, value] = socket.get_option(IPPROTO_TCP, TCP_INFO);
+        return new Uint8Array(new Int32Array([value]).buffer)[0];
+    } catch {
+        return -1;
+    }
+}
+
+/**
+ * The protocol has no acknowledgement but the receiver's close: a receiver reads to the end and
+ * then closes the payload connection. So: end the stream (TLS close_notify, TCP FIN) and wait
+ * for that close, clean or not. A reset instead is no confirmation: the receiver closed with
+ * bytes it had not read. A receiver that keeps the connection open has taken the payload once
+ * its TCP acknowledged our FIN and `graceMs` passed without a close.
+ */
+async function confirmDelivery(tls: Gio.TlsConnection, tcp: Gio.SocketConnection, outer: Gio.Cancellable | null,
+    graceMs: number): Promise<Delivery> {
+    const socket = tcp.get_socket();
+    const {cancellable, release} = childCancellable(outer);
+    const started = GLib.get_monotonic_time();
+    let acknowledged = false, timedOut = false;
+    // TCP's state is polled, quickly at first (an acknowledgement takes a round trip), then at TCP_INFO_POLL_MS
+    let timer = 0, pollMs = 2;
+    const poll = () => {
+        const waited = (GLib.get_monotonic_time() - started) / 1000;
+        const state = tcpState(socket);
+        if (waited >= graceMs && (state === TCP_FIN_WAIT2 || state === TCP_TIME_WAIT)) {
+            acknowledged = true;
+            cancellable.cancel();
+        } else if (waited >= CONFIRM_TIMEOUT_MS && state !== TCP_CLOSE) {
+            timedOut = true;
+            cancellable.cancel();
+        } else {
+            pollMs = Math.min(pollMs * 2, TCP_INFO_POLL_MS);
+            timer = GLib.timeout_add(GLib.PRIORITY_LOW, pollMs, poll);
+        }
+        return GLib.SOURCE_REMOVE;
+    };
+    timer = GLib.timeout_add(GLib.PRIORITY_LOW, pollMs, poll);
+    try {
+        // a receiver that reads nothing more can hold up even the close_notify: under the timer too
+        // (a receiver that stopped at the announced size and closed may make this fail: its
+        // close is what the read below is for)
+        await tls.output_stream.close_async(GLib.PRIORITY_LOW, cancellable).catch((e: unknown) => {
+            if (isCancelled(e))
+                throw e;
+        });
+        try {
+            socket.shutdown(false, true);
+        } catch {
+            // already shut: the read below says how it ended
+        }
+        for (let extra = 0; ;) {
+            const bytes = await tls.input_stream.read_bytes_async(4096, GLib.PRIORITY_LOW, cancellable);
+            if (bytes.get_size() === 0)
+                return 'closed';
+            // nothing is owed on a payload connection: bounded, and otherwise ignored
+            extra += bytes.get_size();
+            if (extra > 64 * 1024)
+                throw new PayloadError('the device sent data back on the payload connection');
+        }
+    } catch (e) {
+        if (acknowledged)
+            return 'acknowledged';
+        if (timedOut)
+            throw new PayloadError(`the device did not take the last bytes within ${CONFIRM_TIMEOUT_MS / 1000} s`);
+        if (isUncleanEof(e))
+            return 'closed';
+        if (isCancelled(e))
+            throw e;
+        throw new PayloadError(`the device dropped the connection before confirming the file: ${errorMessage(e)}`);
+    } finally {
+        if (!acknowledged && !timedOut)
+            GLib.source_remove(timer);
+        release();
     }
 }
 

@@ -1,4 +1,5 @@
 // kdeconnect.share.request: what a peer may ask of us, validated before any byte is written.
+import {subjectOrganization} from './der.js';
 import {PACKET_SHARE_REQUEST, PAYLOAD_PORT_MAX, PAYLOAD_PORT_MIN} from './limits.js';
 import {parseBoolean, parseInteger} from './numbers.js';
 import {Packet, makePacket} from './packet.js';
@@ -68,13 +69,37 @@ export function parseShareRequest(packet: Packet): ShareRequest {
     throw new ShareError('share request with neither filename, text nor url');
 }
 
-export function fileShareRequest(f: {filename: string; size: number; port: number; lastModified: number;
+/**
+ * A file announcement. `port` null: an empty file announced without a payload, as kdeconnectd
+ * does (no payloadSize, no payloadTransferInfo). kdeconnectd ≥ 26.04 connects to any
+ * announced payload port and then waits for bytes that an empty file never brings, which
+ * stalls the rest of its batch.
+ */
+export function fileShareRequest(f: {filename: string; size: number; port: number | null; lastModified: number;
     numberOfFiles: number; totalPayloadSize: number}): Packet {
     const packet = makePacket(PACKET_SHARE_REQUEST, {
         filename: f.filename, lastModified: f.lastModified, open: false,
         numberOfFiles: f.numberOfFiles, totalPayloadSize: f.totalPayloadSize,
     });
-    packet.payloadSize = f.size;
-    packet.payloadTransferInfo = {port: f.port};
+    if (f.port !== null) {
+        packet.payloadSize = f.size;
+        packet.payloadTransferInfo = {port: f.port};
+    }
     return packet;
+}
+
+/**
+ * Whether a peer is GSConnect, by its certificate (O=andyholmes.github.io, OU=GSConnect), for
+ * two things it does unlike KDE Connect as a receiver: it reads a file announcement without
+ * payloadTransferInfo as a file to upload, and fails, so an empty file needs an empty payload;
+ * and it closes a payload connection only when its garbage collector finalises it, so its
+ * TCP acknowledgement of the whole stream is the only confirmation it gives.
+ */
+export function isGSConnectCertificate(peerCertificateDer: Uint8Array): boolean {
+    try {
+        const {o, ou} = subjectOrganization(peerCertificateDer);
+        return o.includes('andyholmes.github.io') || ou.includes('GSConnect');
+    } catch {
+        return false;
+    }
 }

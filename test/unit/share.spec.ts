@@ -149,4 +149,12 @@ describe('share request validation', () => {
         expect(p.payloadTransferInfo).toEqual({port: 1740});
         expect(p.body).toEqual({filename: 'x.bin', lastModified: 123, open: false, numberOfFiles: 2, totalPayloadSize: 30});
     });
+
+    it('announces an empty file without a payload, as kdeconnectd does, and reads that back as an empty file', () => {
+        const p = fileShareRequest({filename: 'empty.txt', size: 0, port: null, lastModified: 5, numberOfFiles: 3, totalPayloadSize: 9});
+        expect(p.payloadSize).toBeUndefined();
+        expect(p.payloadTransferInfo).toBeUndefined();
+        expect(parseShareRequest(p)).toEqual(jasmine.objectContaining({kind: 'file', filename: 'empty.txt', size: 0, port: 0,
+            numberOfFiles: 3, totalPayloadSize: 9}));
+    });
 });
