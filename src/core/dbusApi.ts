@@ -98,8 +98,12 @@ export function exportApi(engine: Engine, share: ShareService, connection: Gio.D
             reply(invocation, share.sendUrl(device, url).then(() => null)),
         CancelTransfer: (id: string) => share.cancel(id),
         ListTransfers: () => share.list().map(transferVariant),
-        GetIdentity: () => toVariantDict(identityInfo(engine)),
-        ListDevices: () => engine.deviceInfos().map(deviceVariant),
+        // a command may ask while the engine still loads its identity (a first login starts
+        // everything at once): answer once it has, or with the reason it could not
+        GetIdentityAsync: (_args: [], invocation: Gio.DBusMethodInvocation) =>
+            reply(invocation, engine.prepare().then(() => new GLib.Variant('(a{sv})', [toVariantDict(identityInfo(engine))]))),
+        ListDevicesAsync: (_args: [], invocation: Gio.DBusMethodInvocation) =>
+            reply(invocation, engine.prepare().then(() => new GLib.Variant('(aa{sv})', [engine.deviceInfos().map(deviceVariant)]))),
         Pair: (device: string) => {
             const r = engine.pair(device);
             return [r.state, r.verificationKey];

@@ -121,15 +121,13 @@ export class Engine extends Emitter<EngineEvents> {
         };
     }
 
-    private prepared = false;
+    private preparing: Promise<void> | null = null;
 
-    /** Loads the identity and the trusted devices, without touching the network. */
-    async prepare(): Promise<void> {
+    /** Loads the identity and the trusted devices, without touching the network; once, however often asked. */
+    prepare(): Promise<void> {
         promisifyGio();
-        if (this.prepared)
-            return;
-        await this.loadIdentityAndTrust();
-        this.prepared = true;
+        this.preparing ??= this.loadIdentityAndTrust();
+        return this.preparing;
     }
 
     /** Prepares, then opens the network (unless GSConnect runs with the same identity). */
