@@ -36,7 +36,7 @@ await build({...common, entryPoints: {'bench/node': join(root, 'bench/node.ts')}
 // One bundle per suite: jasmine-core (CommonJS, expects a `global`), the runner that installs
 // Jasmine's globals, then every spec file of the suite, which registers its specs as it loads.
 mkdirSync(join(root, 'build', 'test'), {recursive: true});
-for (const suite of ['unit', 'integration', 'interop', 'shell', 'faults']) {
+for (const suite of ['unit', 'integration', 'interop', 'matrix', 'shell', 'faults']) {
     const entry = join(root, 'build', 'test', `.${suite}-entry.ts`);
     const lines = [`import {runSpecs} from '${join(root, 'test/lib/runner.ts')}';`];
     for (const f of specs(suite))

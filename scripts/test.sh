@@ -12,15 +12,32 @@ node scripts/build.mjs || exit 1
 npx tsc --noEmit -p . || { echo "typecheck failed"; exit 1; }
 npx eslint . || { echo "lint failed"; exit 1; }
 
-# newer peers (kdeconnectd 25.04, GSConnect 62) run from a cached Debian 13 root file system
-if [ "$(id -u)" -eq 0 ] && [ -z "${FERRY_TRIXIE_ROOT:-}" ]; then
-    FERRY_TRIXIE_ROOT=$(bash scripts/rig-trixie.sh) || echo "could not build the Debian 13 test root; its tests will fail"
-    export FERRY_TRIXIE_ROOT
+# newer peers and desktops run from cached Debian root file systems (scripts/rig-root.sh):
+# trixie (kdeconnectd 25.04, GSConnect 62, GNOME Shell 48), forky (GNOME Shell 50) and sid
+# (kdeconnectd 26.08, GSConnect 74, GNOME Shell 51); a fresh machine builds them side by side
+if [ "$(id -u)" -eq 0 ]; then
+    declare -A ROOT_VAR=([trixie]=FERRY_TRIXIE_ROOT [forky]=FERRY_FORKY_ROOT [sid]=FERRY_SID_ROOT)
+    pids=()
+    for suite in trixie forky sid; do
+        var=${ROOT_VAR[$suite]}
+        [ -n "${!var:-}" ] && continue
+        bash scripts/rig-root.sh "$suite" > "/tmp/ferry-rig-$suite.path" &
+        pids+=("$!:$suite")
+    done
+    for entry in "${pids[@]}"; do
+        suite=${entry#*:}; var=${ROOT_VAR[$suite]}
+        if wait "${entry%%:*}"; then
+            export "$var=$(cat "/tmp/ferry-rig-$suite.path")"
+        else
+            echo "could not build the Debian $suite test root; its tests will fail"
+        fi
+        rm -f "/tmp/ferry-rig-$suite.path"
+    done
 fi
 
 passed=0; failed=0; status=0
 log=$(mktemp)
-for suite in unit integration interop shell faults; do
+for suite in unit integration interop matrix shell faults; do
     echo "== $suite tests"
     timeout 1200 gjs -m "build/test/$suite.js" 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}

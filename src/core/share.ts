@@ -2,13 +2,13 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import {Emitter} from '../lib/emitter.js';
-import {errorMessage, isCancelled} from '../net/gio.js';
+import {delay, errorMessage, isCancelled} from '../net/gio.js';
 import {PayloadServer, receivePayload, refusePayload, sendPayload} from '../net/payload.js';
 import {sanitizeFileName} from '../protocol/fileName.js';
 import {PACKET_SHARE_REQUEST, PACKET_SHARE_UPDATE} from '../protocol/limits.js';
 import {makePacket, Packet} from '../protocol/packet.js';
 import {pemToDer} from '../protocol/der.js';
-import {ShareError, ShareRequest, isGSConnectCertificate, fileShareRequest, parseShareRequest} from '../protocol/share.js';
+import {ShareError, ShareRequest, fileShareRequest, isGSConnectCertificate, parseShareRequest, pauseBeforeNextFileMs} from '../protocol/share.js';
 import {Device} from './device.js';
 import {Engine, EngineError} from './engine.js';
 import {certificateFromPem} from './identity/certificate.js';
@@ -387,6 +387,8 @@ export class ShareService extends Emitter<ShareEvents> {
                         }}));
                     how = delivery === 'closed' ? 'the device closed the connection after the last byte'
                         : 'the device acknowledged every byte but kept the connection open';
+                    if (i < files.length - 1)
+                        await delay(pauseBeforeNextFileMs(device.protocolVersion, gsconnect, f.size), t.cancellable);
                 }
                 done += f.size;
                 t.info.bytes = done;

@@ -43,6 +43,8 @@ export class KdePeer {
             XDG_CACHE_HOME: `${this.home}/.cache`, XDG_RUNTIME_DIR: `${this.home}/run`,
             DBUS_SESSION_BUS_ADDRESS: `unix:path=${this.home}/bus`, QT_QPA_PLATFORM: 'offscreen',
             QT_LOGGING_RULES: 'kdeconnect.*.debug=true',
+            // times in its log say when each of its jobs started and finished
+            QT_MESSAGE_PATTERN: '%{time hh:mm:ss.zzz} %{category}: %{message}',
         };
     }
 
