@@ -1,4 +1,5 @@
 # Ferry for Nautilus (43 and later, nautilus-python 4): "Send to <device>" for selected local files.
+# Nautilus 49 and later load the Nautilus 4.1 typelib (same MenuProvider API), older ones 4.0.
 # It talks to the Ferry engine (the GNOME Shell extension or `ferry serve`) over D-Bus,
 # asynchronously: the device list is cached and kept current from the engine's signals, so
 # building a menu never waits; nothing is offered while Ferry is not running.
@@ -8,7 +9,13 @@ import os
 
 import gi
 
-gi.require_version('Nautilus', '4.0')
+# nautilus-python has loaded the typelib already; asking for another version is an error
+for _version in ('4.1', '4.0'):
+    try:
+        gi.require_version('Nautilus', _version)
+        break
+    except ValueError:
+        continue
 from gi.repository import Gio, GLib, GObject, Nautilus  # noqa: E402
 
 BUS_NAME = 'org.gnome.Shell.Extensions.Ferry'
@@ -49,7 +56,8 @@ class FerryDevices:
     def _listed(self, connection, result):
         try:
             (devices,) = connection.call_finish(result).unpack()
-        except GLib.Error:
+        except GLib.Error as e:
+            print('ferry-nautilus: cannot list the devices: %s' % e.message)
             return
         for d in devices:
             self._update(d)

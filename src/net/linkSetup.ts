@@ -191,6 +191,9 @@ export async function acceptIncomingLink(ctx: LinkContext, tcp: Gio.SocketConnec
         if (peer.targetDeviceId !== undefined && peer.targetDeviceId !== own.deviceId &&
             peer.targetDeviceId !== kdeRewrittenId(own.deviceId))
             throw new LinkError(`${what} is addressed to ${peer.targetDeviceId}, not to us`, 'protocol', peer.deviceId);
+        // kdeconnectd ≥ 26.04 drops such a link too: the opener took our version from a stale announcement
+        if (peer.targetProtocolVersion !== undefined && peer.targetProtocolVersion !== own.protocolVersion)
+            throw new LinkError(`${what} expects protocol ${peer.targetProtocolVersion}, we speak ${own.protocolVersion}`, 'protocol', peer.deviceId);
         const pin: PinPolicy = {expected: ctx.pinnedCertificate(peer.deviceId)};
         tls = tlsClient(tcp, ctx.certificate, pin);
         const s = await secure(ctx, tls, pin, peer, c, handshakeDone);

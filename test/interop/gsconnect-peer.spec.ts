@@ -1,17 +1,13 @@
-// Ferry against GSConnect's real service as a peer: GSConnect 54 (Debian 12, protocol 7) and
-// GSConnect 62 (Debian 13 root file system, protocol 8): discovery, pairing, files both ways.
+// Ferry against GSConnect's real service as a peer: GSConnect 54 (Debian 12, protocol 7), 62
+// (Debian 13 root) and 74 (Debian unstable root), protocol 8: discovery, pairing, files both ways.
 import GLib from 'gi://GLib';
 import {FerryNode, HostPair} from '../lib/netns.js';
 import {requirePrerequisite, waitDevice} from '../lib/ferry.js';
-import {GSConnectPeer, Session, haveGSConnect} from '../lib/gsconnect.js';
+import {GSConnectPeer, Session} from '../lib/gsconnect.js';
+import {GSCONNECT_KINDS} from '../lib/peers.js';
 import {check, isRoot, run, sha256, waitFor} from '../lib/proc.js';
 
-const KINDS: {label: string; root: () => string | null; version: number}[] = [
-    {label: 'GSConnect of the host (Debian 12: 54, protocol 7)', root: () => null, version: 7},
-    {label: 'GSConnect of Debian 13 (62, protocol 8)', root: () => GLib.getenv('FERRY_TRIXIE_ROOT'), version: 8},
-];
-
-for (const kind of KINDS) {
+for (const kind of GSCONNECT_KINDS) {
     describe(`interoperability with ${kind.label}`, () => {
         let hosts: HostPair;
         let ferry: FerryNode;
@@ -19,8 +15,7 @@ for (const kind of KINDS) {
         let gsc: GSConnectPeer;
         let recv = '', ferryId = '';
         const originalTimeout = jasmine.DEFAULT_TIMEOUT_INTERVAL;
-        const missing = () => !isRoot() ? 'root (network namespaces)'
-            : kind.root() === undefined || !haveGSConnect(kind.root() ?? '') ? `${kind.label} (scripts/rig-trixie.sh, FERRY_TRIXIE_ROOT)` : null;
+        const missing = () => !isRoot() ? 'root (network namespaces)' : kind.missing();
         const prerequisites = () => requirePrerequisite(missing());
 
         beforeAll(async () => {
@@ -60,18 +55,18 @@ for (const kind of KINDS) {
                     await gsc.refresh();
                 return found && await gsc.deviceProperty(ferryId, 'Connected') ? found : undefined;
             });
-            expect(d.protocolVersion).toBe(kind.version);
+            expect(d.protocolVersion).toBe(kind.protocol);
             const requesting = ferry.cli(['pair', 'Desk']);
             // GSConnect accepts a pending request when its 'pair' action is activated
             const waiting = await waitDevice(ferry, 'Desk', 'waiting for the answer', 10000, x => x.pairState === 'requested');
             // GSConnect forgets the request's timestamp once paired: compare keys while it is pending
-            const gscKey = kind.version >= 8 ? await waitFor('GSConnect to show the key', 10000, async () =>
+            const gscKey = kind.protocol >= 8 ? await waitFor('GSConnect to show the key', 10000, async () =>
                 await gsc.verificationKey(ferryId) || undefined) : '';
             await gsc.pair(ferryId);
             const r = await requesting;
             expect(r.status).withContext(r.stderr + gsc.log.slice(-2000)).toBe(0);
             await waitFor('GSConnect to trust Ferry', 10000, async () => await gsc.deviceProperty(ferryId, 'Paired') || undefined);
-            if (kind.version >= 8) {
+            if (kind.protocol >= 8) {
                 expect(/Verification key: (\S+)/.exec(r.stdout)?.[1]).toBe(waiting.verificationKey);
                 expect(gscKey).toBe(waiting.verificationKey);
             }
@@ -156,7 +151,7 @@ for (const kind of KINDS) {
             await waitFor('GSConnect to reach Ferry', 15000, async () => await gsc.deviceProperty(ferryId, 'Connected') || undefined);
             await gsc.pair(ferryId);
             const asking = await waitDevice(ferry, 'Desk', 'asking to pair', 15000, x => x.pairState === 'requestedByPeer');
-            if (kind.version >= 8)
+            if (kind.protocol >= 8)
                 expect(await gsc.verificationKey(ferryId)).toBe(asking.verificationKey);
             const r = await ferry.cli(['pair', 'Desk']);
             expect(r.status).withContext(r.stderr).toBe(0);

@@ -1,34 +1,18 @@
-// Ferry against a real kdeconnectd (Debian's kdeconnect, 22.12 on Debian 12: protocol 7) in
-// another network namespace: discovery, pairing both ways, files and text both ways.
+// Ferry against a real kdeconnectd (Debian's kdeconnect: 22.12 on the host, protocol 7; 25.04 and
+// 26.08 from the Debian 13 and unstable roots, protocol 8) in another network namespace:
+// discovery, pairing both ways, files and text both ways, restarts, a changed certificate.
 import GLib from 'gi://GLib';
 import {FerryNode, HostPair} from '../lib/netns.js';
 import {devices, requirePrerequisite, waitDevice} from '../lib/ferry.js';
-import {KdePeer, haveKdeconnect} from '../lib/kdeconnect.js';
+import {KdePeer} from '../lib/kdeconnect.js';
+import {KDE_KINDS, PeerKind} from '../lib/peers.js';
 import {check, isRoot, run, sha256, waitFor} from '../lib/proc.js';
 
-interface PeerKind {
-    label: string;
-    /** A Debian 13 root file system (FERRY_TRIXIE_ROOT, built by scripts/rig-trixie.sh), or the host. */
-    root: () => string | null;
-    available: () => string | null;
-}
-
-const KINDS: PeerKind[] = [
-    {label: 'kdeconnectd of the host (Debian 12: 22.12, protocol 7)', root: () => null,
-        available: () => haveKdeconnect() ? null : 'kdeconnect (apt-get install kdeconnect)'},
-    {label: 'kdeconnectd of Debian 13 (25.04, protocol 8)', root: () => GLib.getenv('FERRY_TRIXIE_ROOT'),
-        available: () => {
-            const root = GLib.getenv('FERRY_TRIXIE_ROOT');
-            return root && GLib.file_test(`${root}/usr/bin/kdeconnectd`, GLib.FileTest.EXISTS) ? null
-                : 'the Debian 13 root file system (FERRY_TRIXIE_ROOT from scripts/rig-trixie.sh)';
-        }},
-];
-
-for (const kind of KINDS)
+for (const kind of KDE_KINDS)
     describeKind(kind);
 
 function describeKind(kind: PeerKind): void {
-    const prerequisites = () => requirePrerequisite(!isRoot() ? 'root (network namespaces)' : kind.available());
+    const prerequisites = () => requirePrerequisite(!isRoot() ? 'root (network namespaces)' : kind.missing());
 
     describe(`interoperability with ${kind.label}`, () => {
         let hosts: HostPair;
@@ -39,7 +23,7 @@ function describeKind(kind: PeerKind): void {
 
         beforeAll(async () => {
             jasmine.DEFAULT_TIMEOUT_INTERVAL = 120000;
-            if (!isRoot() || kind.available())
+            if (!isRoot() || kind.missing())
                 return;
             hosts = await HostPair.create();
             ferry = new FerryNode(hosts.nsA, 'Ferry');
@@ -204,7 +188,7 @@ function describeKind(kind: PeerKind): void {
             if (!prerequisites())
                 return;
             for (const n of [1, 2, 3])
-                await check(['truncate', '-s', '400M', `${src}/part ${n}.bin`]);
+                await check(['truncate', '-s', '1500M', `${src}/part ${n}.bin`]); // big enough to be under way when the peer stops, at 26.08's speed too
             const sending = ferry.cli(['send', 'Plasma', ...[1, 2, 3].map(n => `${src}/part ${n}.bin`)]);
             await waitFor('the batch to be under way', 20000, async () =>
                 (await ferry.json<{bytes: number}[]>(['transfers'])).some(t => t.bytes > 0) || undefined);

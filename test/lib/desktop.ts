@@ -112,7 +112,9 @@ export class Desktop {
     async type(keys: string): Promise<void> {
         await this.eval(`(() => {
             const {Clutter, GLib} = imports.gi;
-            const seat = Clutter.get_default_backend().get_default_seat();
+            // GNOME 51 removed Clutter.get_default_backend(): the stage's context has the backend
+            const backend = global.stage.context?.get_backend?.() ?? Clutter.get_default_backend();
+            const seat = backend.get_default_seat();
             globalThis.ferryTestKeyboard ??= seat.create_virtual_device(Clutter.InputDeviceType.KEYBOARD_DEVICE);
             const kb = globalThis.ferryTestKeyboard;
             const press = (keyval, down) => kb.notify_keyval(GLib.get_monotonic_time(), keyval,

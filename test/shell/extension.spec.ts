@@ -1,5 +1,6 @@
-// Ferry's extension inside a real GNOME Shell 48 (headless, Debian 13 root, its own network
-// namespace), with a `ferry serve` peer in another namespace.
+// Ferry's extension inside real GNOME Shells, headless, each in its own network namespace with a
+// `ferry serve` peer in another: 48 (Debian 13 root), 50 (Debian testing) and 51 (unstable).
+// Screenshots and figures go to build/test-output/<version>/.
 import GLib from 'gi://GLib';
 import {makeCert} from '../lib/certs.js';
 import {Desktop, FERRY_UUID} from '../lib/desktop.js';
@@ -8,13 +9,21 @@ import {FerryNode, HostPair} from '../lib/netns.js';
 import {Background, FERRY, ROOT, check, isRoot, run, sha256, sleep, waitFor} from '../lib/proc.js';
 
 const FERRY_BUS = ['org.gnome.Shell.Extensions.Ferry', '/org/gnome/Shell/Extensions/Ferry'] as const;
-const OUT = GLib.getenv('FERRY_TEST_OUT') || `${ROOT}/build/test-output`;
-const PYTHON = '/usr/bin/python3';
+const OUT_BASE = GLib.getenv('FERRY_TEST_OUT') || `${ROOT}/build/test-output`;
 
-function shellRoot(): string | null {
-    const root = GLib.getenv('FERRY_TRIXIE_ROOT');
-    return root && GLib.file_test(`${root}/usr/bin/gnome-shell`, GLib.FileTest.EXISTS) ? root : null;
+interface ShellKind {
+    version: number;
+    /** The root file system's variable (scripts/test.sh sets it) and Debian suite. */
+    env: string;
+    suite: string;
 }
+
+const SHELLS: ShellKind[] = [
+    {version: 48, env: 'FERRY_TRIXIE_ROOT', suite: 'trixie'},
+    {version: 50, env: 'FERRY_FORKY_ROOT', suite: 'forky'},
+    {version: 51, env: 'FERRY_SID_ROOT', suite: 'sid'},
+];
+const PYTHON = '/usr/bin/python3';
 
 interface TickStats {
     ticks: number;
@@ -31,7 +40,17 @@ interface MenuDevice {
     items: string[];
 }
 
-describe('the extension in GNOME Shell 48', () => {
+for (const shell of SHELLS)
+    describeShell(shell);
+
+function describeShell(shell: ShellKind): void {
+const OUT = `${OUT_BASE}/${shell.version}`;
+const shellRoot = (): string | null => {
+    const root = GLib.getenv(shell.env);
+    return root && GLib.file_test(`${root}/usr/bin/gnome-shell`, GLib.FileTest.EXISTS) ? root : null;
+};
+
+describe(`the extension in GNOME Shell ${shell.version}`, () => {
     let hosts: HostPair;
     let desktop: Desktop;
     let peer: FerryNode;
@@ -40,7 +59,7 @@ describe('the extension in GNOME Shell 48', () => {
     let peerId = '';
     const originalTimeout = jasmine.DEFAULT_TIMEOUT_INTERVAL;
     const ready = () => requirePrerequisite(!isRoot() ? 'root (network namespaces, chroot)'
-        : shellRoot() ? null : 'GNOME Shell 48 in the Debian 13 root (FERRY_TRIXIE_ROOT from scripts/rig-trixie.sh)');
+        : shellRoot() ? null : `GNOME Shell ${shell.version} in the Debian ${shell.suite} root (${shell.env} from scripts/rig-root.sh ${shell.suite})`);
 
     const ferryCall = (method: string, ...args: string[]) =>
         desktop.call(FERRY_BUS[0], FERRY_BUS[1], `${FERRY_BUS[0]}.${method}`, ...args);
@@ -255,7 +274,7 @@ describe('the extension in GNOME Shell 48', () => {
             .filter(w => w.get_title() === 'Ferry').forEach(w => w.delete(global.get_current_time())); true`);
     });
 
-    it('has Nautilus 48 load its "Send to" extension without errors and send a file from its context menu (screenshot)', async () => {
+    it(`has the Nautilus of Debian ${shell.suite} load its "Send to" extension without errors and send a file from its context menu (screenshot)`, async () => {
         if (!ready())
             return;
         await desktop.eval(`(() => {
@@ -275,6 +294,9 @@ describe('the extension in GNOME Shell 48', () => {
             /ferry-nautilus/.test(desktop.log) || undefined).catch(e => {
             throw new Error(`${e}\n${desktop.log.split('\n').filter(l => /python|nautilus/i.test(l)).slice(-20).join('\n')}`);
         });
+        // a script that fails to load leaves a traceback naming it: say so, not a missing menu item
+        const loadErrors = desktop.log.split('\n').filter(l => /ferry-nautilus\.py", line|Error: Namespace Nautilus/.test(l));
+        expect(loadErrors).toEqual([]);
         await sleep(1500);
         // select a file by typing its name, then open its context menu from the keyboard
         await desktop.type('raport');
@@ -291,7 +313,10 @@ describe('the extension in GNOME Shell 48', () => {
         await sleep(200);
         await desktop.type('{Return}');
         const got = `${peerRecv}/raport (2).pdf`;
-        await waitFor('the file sent from Nautilus', 20000, () => GLib.file_test(got, GLib.FileTest.EXISTS) || undefined);
+        await waitFor('the file sent from Nautilus', 20000, () => GLib.file_test(got, GLib.FileTest.EXISTS) || undefined)
+            .catch(e => {
+                throw new Error(`${e}\n${desktop.log.split('\n').filter(l => /ferry-nautilus|Traceback|python3?:|Error/.test(l)).slice(-30).join('\n')}`);
+            });
         expect(await sha256(got)).toBe(await sha256(`${desktop.home}/raport.pdf`));
         const pythonErrors = desktop.log.split('\n').filter(l => /Traceback|ferry-nautilus.*(Error|error)|Error.*ferry-nautilus/.test(l));
         expect(pythonErrors).toEqual([]);
@@ -466,3 +491,4 @@ describe('the extension in GNOME Shell 48', () => {
         expect(await ferryCall('GetIdentity')).toContain("'identitySource': <'gsconnect'>");
     });
 });
+}
