@@ -367,7 +367,7 @@ describe('faults and abuse', () => {
         const trixie = GLib.getenv('FERRY_TRIXIE_ROOT');
         if (!trixie) {
             if (GLib.getenv('CI'))
-                fail('FERRY_TRIXIE_ROOT is not set: the fuzzing needs the Debian 13 root (scripts/rig-trixie.sh)');
+                fail('FERRY_TRIXIE_ROOT is not set: the fuzzing needs the Debian 13 root (scripts/rig-root.sh trixie)');
             else
                 pending('FERRY_TRIXIE_ROOT is not set (scripts/test.sh sets it)');
             return;

@@ -199,6 +199,15 @@ async function main(): Promise<number> {
         await delay(100);
     }
     const device = engine.devices.get(target)!;
+    // both sides connect to each other at first and keep the newest link: a packet sent on the
+    // link that is being replaced is lost, so wait until one link has held for a second
+    for (let held = 0, link = device.link; held < 10; held++) {
+        await delay(100);
+        if (device.link !== link) {
+            link = device.link;
+            held = 0;
+        }
+    }
     const targetPem = device.trusted?.certificatePem ?? device.link!.peerCertificate.certificate_pem ?? '';
     for (const [i, step] of steps.entries()) {
         const link = device.link!;
