@@ -100,7 +100,7 @@ export function delay(ms: number, cancellable: Gio.Cancellable | null = null): P
         if (cancellable) {
             handler = cancellable.connect(() => {
                 GLib.source_remove(id);
-                reject(new GLib.Error(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED, 'Operation was cancelled'));
+                reject(GLib.Error.new_literal(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED, 'Operation was cancelled'));
             });
         }
     });

@@ -47,7 +47,8 @@ export function deviceStateText(d: DeviceInfo): string {
 
 export class FerryIndicator extends PanelMenu.Button {
     static {
-        GObject.registerClass(this);
+        // the shells' types disagree on what registerClass takes from a PanelMenu.Button subclass
+        (GObject.registerClass as (klass: object) => unknown)(this);
     }
 
     private icon!: St.Icon;

@@ -19,7 +19,10 @@ export interface NoteParams {
     resident?: boolean;
 }
 
-/** The GNOME 46+ constructors, which the GNOME 45 types we compile against do not know. */
+// Each shell's types know only their own API: both are reached through these interfaces, so
+// that the code type-checks against the GNOME 45 types and against 46, 47 and 48's (npm run
+// typecheck) while everything else in it is checked against each.
+/** The GNOME 46+ constructors. */
 interface Modern {
     Source: new (params: {title: string; iconName: string}) => MessageTray.Source;
     Notification: new (params: {source: MessageTray.Source; title: string; body: string; urgency: number;
@@ -31,6 +34,20 @@ interface ModernSource {
 interface ModernNotification {
     title: string;
     body: string;
+}
+/** GNOME 45's. */
+interface Legacy {
+    Source: new (title: string, iconName: string) => MessageTray.Source;
+    Notification: new (source: MessageTray.Source, title: string, body: string) => LegacyNotification;
+}
+interface LegacyNotification extends MessageTray.Notification {
+    update(title: string, body: string): void;
+    setUrgency(urgency: number): void;
+    setTransient(transient: boolean): void;
+    setResident(resident: boolean): void;
+}
+interface LegacySource {
+    showNotification(n: MessageTray.Notification): void;
 }
 
 export class Note {
@@ -56,7 +73,7 @@ export class Note {
             if (n.body !== body)
                 n.body = body;
         } else {
-            this.notification.update(title, body);
+            (this.notification as LegacyNotification).update(title, body);
         }
     }
 
@@ -87,7 +104,7 @@ export class Notifications {
             return this.source;
         const source = SHELL_MAJOR >= 46
             ? new (MessageTray as unknown as Modern).Source({title: this.title, iconName: this.iconName})
-            : new MessageTray.Source(this.title, this.iconName);
+            : new (MessageTray as unknown as Legacy).Source(this.title, this.iconName);
         this.sourceDestroyId = source.connect('destroy', () => {
             this.source = null;
             this.sourceDestroyId = 0;
@@ -105,10 +122,11 @@ export class Notifications {
             notification = new (MessageTray as unknown as Modern).Notification({source, title: p.title, body: p.body,
                 urgency, isTransient: p.transient ?? false, resident: p.resident ?? false});
         } else {
-            notification = new MessageTray.Notification(source, p.title, p.body);
-            notification.setUrgency(urgency);
-            notification.setTransient(p.transient ?? false);
-            notification.setResident(p.resident ?? false);
+            const legacy = new (MessageTray as unknown as Legacy).Notification(source, p.title, p.body);
+            legacy.setUrgency(urgency);
+            legacy.setTransient(p.transient ?? false);
+            legacy.setResident(p.resident ?? false);
+            notification = legacy;
         }
         const note = new Note(notification);
         for (const [label, callback] of actions)
@@ -116,7 +134,7 @@ export class Notifications {
         if (SHELL_MAJOR >= 46)
             (source as unknown as ModernSource).addNotification(notification);
         else
-            source.showNotification(notification);
+            (source as unknown as LegacySource).showNotification(notification);
         return note;
     }
 

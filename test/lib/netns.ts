@@ -49,8 +49,11 @@ export class FerryNode {
     readonly home: string;
     private bus: Background | null = null;
     serveProc: Background | null = null;
-    /** A Debian root file system whose gjs and GLib run `ferry serve` (chroot), else the host's. */
-    root: string | null = null;
+    /**
+     * A Debian root file system whose gjs and GLib run `ferry serve` (chroot), else the host's:
+     * FERRY_ENGINE_ROOT runs a whole suite's engines there (scripts/test.sh: gjs 1.90 of sid).
+     */
+    root: string | null = GLib.getenv('FERRY_ENGINE_ROOT') || null;
     /** More environment for `ferry serve`. */
     serveEnv: Record<string, string> = {};
 

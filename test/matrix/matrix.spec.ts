@@ -241,6 +241,8 @@ function describeMatrix(kind: PeerKind): void {
             const sent = await ferry.cli(['send', peer.name, ...files.map(f => `${outbox}/${f.name}`)]);
             const context = `${what}\nferry send: ${sent.stdout.slice(-600)}${sent.stderr}\npeer: ${peer.excerpt()}`;
             expect(sent.status).withContext(context).toBe(0);
+            // progress names each file from the first on
+            expect(sent.stdout).withContext(context).toContain(`sending 1/${files.length}: ${files[0].name}\n`);
             // exit 0 means the peer took every file: it writes each under its final name at once
             const want = await hashes(outbox, files.map(f => f.name));
             const got = await waitFor(`the files at ${kind.label}`, 15000, async () => {
