@@ -112,7 +112,16 @@ interface IncomingBatch {
     transfer: Transfer;
     /** Bytes of the files finished so far. */
     doneBytes: number;
+    /** The timer that ends a batch whose sender went quiet between files (0: none). */
+    idle: number;
 }
+
+/**
+ * A batch whose sender announces nothing for this long after a file is over: kdeconnectd 22.12
+ * and 25.04 stop at an empty file (docs/interop.md, quirk 9), a sender may be restarted. Its
+ * payload servers give up after 30 s without a connection too.
+ */
+const BATCH_IDLE_MS = 30_000;
 
 export class ShareService extends Emitter<ShareEvents> {
     private readonly transfers = new Map<string, Transfer>();
@@ -130,6 +139,8 @@ export class ShareService extends Emitter<ShareEvents> {
     destroy(): void {
         this.offPacket?.();
         this.offPacket = null;
+        for (const batch of this.incoming.values())
+            this.stopIdle(batch);
         for (const t of [...this.transfers.values()])
             this.cancel(t.info.id);
         this.disconnectAll();
@@ -141,8 +152,10 @@ export class ShareService extends Emitter<ShareEvents> {
         if (this.ended.length > ENDED_KEPT)
             this.ended.shift();
         for (const [id, batch] of this.incoming) {
-            if (batch.transfer === t)
+            if (batch.transfer === t) {
+                this.stopIdle(batch);
                 this.incoming.delete(id);
+            }
         }
     }
 
@@ -220,16 +233,42 @@ export class ShareService extends Emitter<ShareEvents> {
         }
     }
 
+    /**
+     * The batch a file belongs to. The protocol has no batch id: a file whose totals differ from
+     * the running batch's starts a new batch, and the running one ends as what it is, incomplete.
+     */
     private batchFor(device: Device, r: Extract<ShareRequest, {kind: 'file'}>): IncomingBatch {
         let batch = this.incoming.get(device.id);
+        if (batch && batch.transfer.info.state === 'active') {
+            const info = batch.transfer.info;
+            const same = (r.numberOfFiles ?? 1) === info.numberOfFiles &&
+                (r.totalPayloadSize === undefined || r.totalPayloadSize === info.totalBytes);
+            if (!same)
+                this.endIncomplete(batch, `${device.name} began another batch`);
+        }
         if (!batch || batch.transfer.info.state !== 'active') {
             const transfer = new Transfer(this, device, 'in', r.numberOfFiles ?? 1,
                 r.totalPayloadSize ?? Math.max(r.size, 0));
             this.transfers.set(transfer.info.id, transfer);
-            batch = {transfer, doneBytes: 0};
+            batch = {transfer, doneBytes: 0, idle: 0};
             this.incoming.set(device.id, batch);
         }
+        this.stopIdle(batch);
         return batch;
+    }
+
+    private stopIdle(batch: IncomingBatch): void {
+        if (batch.idle)
+            GLib.source_remove(batch.idle);
+        batch.idle = 0;
+    }
+
+    private endIncomplete(batch: IncomingBatch, why: string): void {
+        this.stopIdle(batch);
+        const info = batch.transfer.info;
+        const reason = `${why} after ${info.files.length} of ${info.numberOfFiles} files`;
+        this.emit('log', `receiving from ${info.deviceName} failed: ${reason}`);
+        batch.transfer.end('failed', reason);
     }
 
     private async receiveFile(device: Device, address: Gio.InetAddress, r: Extract<ShareRequest, {kind: 'file'}>): Promise<void> {
@@ -271,10 +310,16 @@ export class ShareService extends Emitter<ShareEvents> {
             t.info.files.push(finalPath);
             t.info.delivered = t.info.files.length;
             this.emit('log', `received ${finalPath} (${written} bytes) from ${device.name}`);
-            if (t.info.files.length >= t.info.numberOfFiles)
+            if (t.info.files.length >= t.info.numberOfFiles) {
                 t.end('done');
-            else
+            } else {
                 t.update(true);
+                batch.idle = GLib.timeout_add(GLib.PRIORITY_DEFAULT, BATCH_IDLE_MS, () => {
+                    batch.idle = 0;
+                    this.endIncomplete(batch, `${device.name} announced nothing more`);
+                    return GLib.SOURCE_REMOVE;
+                });
+            }
         } catch (e) {
             const cancelled = isCancelled(e) && t.cancellable.is_cancelled();
             const reason = cancelled ? 'cancelled' : `${name}: ${errorMessage(e)}`;

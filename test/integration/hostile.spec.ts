@@ -4,7 +4,7 @@
 import GLib from 'gi://GLib';
 import {FerryNode, HostPair} from '../lib/netns.js';
 import {requireRoot, waitDevice} from '../lib/ferry.js';
-import {check, isRoot} from '../lib/proc.js';
+import {check, isRoot, waitFor} from '../lib/proc.js';
 import {readTextFile} from '../lib/certs.js';
 import {ScriptedPeer, Step, fileStep} from '../lib/scriptedPeer.js';
 
@@ -221,5 +221,24 @@ describe('hostile input from a paired peer', () => {
             GLib.file_set_contents(`${a.configDir}/devices.json`, new TextEncoder().encode(saved));
             await a.serve(['--receive-dir', recv]);
         }
+    });
+    it('ends a batch its sender abandons when another begins, and records both truthfully', async () => {
+        if (!requireRoot(isRoot()))
+            return;
+        const batchFile = (name: string, size: number, count: number, total: number): Step => ({packet: {type: 'kdeconnect.share.request',
+            body: {filename: name, numberOfFiles: count, totalPayloadSize: total}, payloadSize: size}, payload: {send: size, behaviour: 'close'}});
+        // one file of an announced three, then a new batch of two (other totals): as after a stalled or restarted sender
+        const out = await runPeer([batchFile('abandoned 1.bin', 1000, 3, 3000), {waitMs: 300},
+            batchFile('next 1.bin', 2000, 2, 2500), batchFile('next 2.bin', 500, 2, 2500)]);
+        expect(out).toContain('link up');
+        const records = await waitFor('both batches to end', 10000, async () => {
+            const r = (await a.json<{state: string; files: string[]; delivered: number; numberOfFiles: number; error: string}[]>(['transfers']))
+                .filter(t => t.files.some(f => /abandoned|next/.test(f)));
+            return r.length === 2 && r.every(t => t.state !== 'active') ? r : undefined;
+        });
+        expect(records[0]).toEqual(jasmine.objectContaining({state: 'failed', delivered: 1, numberOfFiles: 3}));
+        expect(records[0].error).toMatch(/began another batch after 1 of 3 files/);
+        expect(records[1]).toEqual(jasmine.objectContaining({state: 'done', delivered: 2, numberOfFiles: 2}));
+        expect(records[1].files.map(f => f.split('/').pop())).toEqual(['next 1.bin', 'next 2.bin']);
     });
 });

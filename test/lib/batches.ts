@@ -2,18 +2,7 @@
 // order or the names by hand. The seed is printed; FERRY_MATRIX_SEED=N repeats a run.
 import GLib from 'gi://GLib';
 import {check} from './proc.js';
-
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-export function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
+import {prng} from './prng.js';
 
 const MiB = 1024 * 1024;
 /** The edges of record, buffer and page sizes, and one large file of random size. */

@@ -10,6 +10,7 @@ import {delay, errorMessage, writeAll} from '../../src/net/gio.js';
 import {PayloadServer} from '../../src/net/payload.js';
 import {closeStream, handshake, tlsServer} from '../../src/net/tls.js';
 import {Packet, nextPacketId} from '../../src/protocol/packet.js';
+import {prng} from '../lib/prng.js';
 
 interface Step {
     /** A packet to send; `id` is filled in. A raw line is sent as it is. */
@@ -85,18 +86,6 @@ async function servePayload(engine: Engine, targetPem: string, server: PayloadSe
     }
     await closeStream(tls);
     return outcome;
-}
-
-/** A small deterministic generator (mulberry32), so that a failing fuzz run can be replayed. */
-function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6D2B79F5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
 }
 
 const TYPES = ['kdeconnect.share.request', 'kdeconnect.share.request.update', 'kdeconnect.pair', 'kdeconnect.identity',

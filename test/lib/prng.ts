@@ -1,0 +1,12 @@
+// A small deterministic generator (mulberry32): the same sequence for the same seed everywhere,
+// so that a failing generated case (fuzzing, the transfer matrix) can be replayed from its seed.
+export function prng(seed: number): () => number {
+    let a = seed >>> 0;
+    return () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = a;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+}
