@@ -90,8 +90,9 @@ export class FerryNode {
         if (!this.bus)
             await this.startBus();
         const argv = [FERRY, 'serve', '--name', this.name, ...args];
-        // in a root: HOME with what is mounted below it (a test's tmpfs), and the project, at the same paths
-        const proc = new Background(this.root ? inRootArgv(this.ns, this.root, [[this.home, 'rbind'], [ROOT, 'bind']], argv)
+        // in a root: the host's /tmp (HOME, what is mounted below it, the files a test sends) and
+        // the project, at the same paths
+        const proc = new Background(this.root ? inRootArgv(this.ns, this.root, [['/tmp', 'rbind'], [ROOT, 'bind']], argv)
             : this.exec(argv), {...this.env, ...this.serveEnv});
         this.serveProc = proc;
         await proc.waitForLine(/state running|state deferred|state failed/, 10000);
