@@ -71,7 +71,7 @@ export function children(der: Uint8Array, parent: Tlv): Tlv[] {
 
 function expectTag(t: Tlv | undefined, tag: number, what: string): Tlv {
     if (!t || t.tag !== tag)
-        throw new DerError(`certificate: expected ${what}`);
+        throw new DerError(`expected ${what}`);
     return t;
 }
 

@@ -14,6 +14,17 @@ export class MismatchedIdentityError extends IdentityError {
     override name = 'MismatchedIdentityError';
 }
 
+/** `read` of the file at `path`, its DER errors naming that file. */
+function readDer<T>(path: string, read: () => T): T {
+    try {
+        return read();
+    } catch (e) {
+        if (e instanceof DerError)
+            throw new IdentityError(`cannot read ${path}: ${e.message}`);
+        throw e;
+    }
+}
+
 /**
  * Reads a certificate/key pair (EC or RSA, PEM); null when either file is missing. Refuses a key
  * that does not belong to the certificate (MismatchedIdentityError).
@@ -22,13 +33,8 @@ export async function loadIdentity(certPath: string, keyPath: string, source: Id
     const [certPem, keyPem] = await Promise.all([readText(certPath), readText(keyPath)]);
     if (certPem === null || keyPem === null)
         return null;
-    let keyPart: string | null, certPart: string | null;
-    try {
-        keyPart = privateKeyPublicPart(keyPem);
-        certPart = certificatePublicPart(pemToDer(certPem));
-    } catch (e) {
-        throw new IdentityError(`cannot read ${e instanceof DerError && /private key/.test(e.message) ? keyPath : certPath}: ${(e as Error).message}`);
-    }
+    const keyPart = readDer(keyPath, () => privateKeyPublicPart(keyPem));
+    const certPart = readDer(certPath, () => certificatePublicPart(pemToDer(certPem)));
     // null: a form whose public half cannot be told from the key alone; GnuTLS still has the last word
     if (keyPart !== null && certPart !== null && keyPart !== certPart)
         throw new MismatchedIdentityError(`${keyPath} is not the private key of ${certPath}`);
