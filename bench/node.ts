@@ -1,11 +1,16 @@
 // The Ferry side of `npm run bench`: the engine and share service (the code the shell runs) in
 // one gjs process, with a 1 ms main-loop ticker, CPU and memory accounting around one transfer.
-//   gjs -m build/bench/node.js send|receive CONFIG_DIR PEER_ID RECEIVE_DIR [FILE]
+// With a batch, it also reports files/s and the per-file trace (src/lib/trace.ts) of its side.
+//   gjs -m build/bench/node.js send CONFIG_DIR PEER_ID RECEIVE_DIR FILE...
+//   gjs -m build/bench/node.js receive CONFIG_DIR PEER_ID RECEIVE_DIR [COUNT]
+// A receiver waits for COUNT files (default: one batch, however many files it has): a
+// kdeconnectd may send many files as batches of one.
 import GLib from 'gi://GLib';
 import System from 'system';
 import {Engine} from '../src/core/engine.js';
 import {ShareService, TransferInfo} from '../src/core/share.js';
 import {MainLoopTicker} from '../src/lib/ticker.js';
+import {setTraceSink} from '../src/lib/trace.js';
 import {delay, errorMessage} from '../src/net/gio.js';
 
 function readProc(path: string): string {
@@ -25,9 +30,17 @@ function memKiB(field: 'VmRSS' | 'VmHWM'): number {
 }
 
 async function main(): Promise<number> {
-    const [role, configDir, peerId, receiveDir, file] = System.programArgs;
+    const [role, configDir, peerId, receiveDir, ...rest] = System.programArgs;
+    const files = role === 'send' ? rest : [];
+    const expected = role === 'receive' && rest[0] ? Number(rest[0]) : 0;
+    const events: [string, string, number][] = [];
+    setTraceSink((event, key, us) => events.push([event, key, us]));
     const engine = new Engine({configDir, identity: 'ferry', hosts: [], deviceName: 'Bench', watchGSConnect: false});
     const share = new ShareService(engine, {receiveDirectory: receiveDir});
+    if (GLib.getenv('BENCH_VERBOSE')) {
+        share.on('log', line => printerr(`share: ${line}`));
+        engine.on('log', line => printerr(`engine: ${line}`));
+    }
     await engine.start();
     const deadline = GLib.get_monotonic_time() + 20e6;
     while (!engine.devices.get(peerId)?.reachable) {
@@ -40,6 +53,7 @@ async function main(): Promise<number> {
     ticker.phase = null;
     const rss0 = memKiB('VmRSS');
     let t0 = 0, tFirst = 0, cpu0 = 0, main0 = 0;
+    const ended: TransferInfo[] = [];
     const done = new Promise<TransferInfo>(resolve => {
         share.on('transfer', t => {
             const now = GLib.get_monotonic_time();
@@ -49,17 +63,24 @@ async function main(): Promise<number> {
                 main0 = cpuSeconds(`/proc/self/task/${pid}/stat`);
                 ticker.phase = 'handshake';
             }
-            if (!tFirst && t.bytes > 0) {
+            // a batch of small files may report no byte before its first file is in
+            if (!tFirst && (t.bytes > 0 || files.length > 1 || expected > 1)) {
                 tFirst = now;
                 ticker.phase = 'transfer';
             }
-            if (t.state !== 'active')
-                resolve(t);
+            if (t.state === 'active')
+                return;
+            ended.push(t);
+            const delivered = ended.reduce((n, e) => n + e.delivered, 0);
+            if (t.state !== 'done' || delivered >= expected) {
+                resolve({...t, state: ended.every(e => e.state === 'done') ? 'done' : t.state, delivered,
+                    numberOfFiles: ended.reduce((n, e) => n + e.numberOfFiles, 0), bytes: ended.reduce((n, e) => n + e.bytes, 0)});
+            }
         });
     });
     print('ready');
     if (role === 'send')
-        await share.sendFiles(peerId, [file]);
+        await share.sendFiles(peerId, files);
     const t = await done;
     const tEnd = GLib.get_monotonic_time();
     ticker.stop();
@@ -67,7 +88,8 @@ async function main(): Promise<number> {
     const mainCpu = cpuSeconds(`/proc/self/task/${pid}/stat`) - main0;
     const gib = t.bytes / 2 ** 30;
     print(JSON.stringify({
-        role, state: t.state, error: t.error, bytes: t.bytes,
+        role, state: t.state, error: t.error, bytes: t.bytes, t_start_us: t0, t_end_us: tEnd, files: t.numberOfFiles, delivered: t.delivered,
+        files_per_s: t.delivered / ((tEnd - t0) / 1e6), trace: events,
         seconds: (tEnd - t0) / 1e6, mbps: t.bytes / ((tEnd - t0) / 1e6) / 1e6,
         gap_transfer_ms: MainLoopTicker.stats(ticker.take('transfer')), gap_handshake_ms: MainLoopTicker.stats(ticker.take('handshake')),
         handshake_ms: ((tFirst || tEnd) - t0) / 1000,

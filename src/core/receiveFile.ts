@@ -4,20 +4,19 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import {numberedName} from '../protocol/fileName.js';
 import {ensureDirectory, removeFile} from './fs.js';
+import {trace} from '../lib/trace.js';
 
 const MAX_DUPLICATES = 10000;
 
 export class PartialFile {
     private constructor(readonly file: Gio.File, readonly stream: Gio.FileOutputStream) {}
 
-    /** Creates `.ferry-XXXXXXXX.partial` in `dir` with O_EXCL (a planted file or link makes it fail). */
+    /**
+     * Creates `.ferry-XXXXXXXX.partial` in `dir` with O_EXCL (a planted file or link makes it
+     * fail). The folder is made only when it is missing: a batch's files cost one call each.
+     */
     static async create(dir: string): Promise<PartialFile> {
-        try {
-            await ensureDirectory(dir, 0o755);
-        } catch (e) {
-            throw new Error(`cannot make the receive folder ${dir}: ${ioCause(e)}`);
-        }
-        for (let attempt = 0; ; attempt++) {
+        for (let attempt = 0, madeDir = false; ; attempt++) {
             const tag = (GLib.uuid_string_random() ?? '').replace(/-/g, '').slice(0, 12);
             const file = Gio.File.new_for_path(GLib.build_filenamev([dir, `.ferry-${tag}.partial`]));
             try {
@@ -26,6 +25,15 @@ export class PartialFile {
             } catch (e) {
                 if (attempt < 5 && e instanceof GLib.Error && e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.EXISTS))
                     continue;
+                if (!madeDir && e instanceof GLib.Error && e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.NOT_FOUND)) {
+                    madeDir = true;
+                    try {
+                        await ensureDirectory(dir, 0o755);
+                    } catch (e2) {
+                        throw new Error(`cannot make the receive folder ${dir}: ${ioCause(e2)}`);
+                    }
+                    continue;
+                }
                 throw new Error(`cannot write in the receive folder ${dir}: ${ioCause(e)}`);
             }
         }
@@ -54,8 +62,9 @@ export class PartialFile {
      * Renames the partial file to the first free name among `name`, `name (1)`… in its folder
      * and sets its modification time. Returns the final path.
      */
-    async finish(name: string, lastModifiedMs?: number): Promise<string> {
+    async finish(name: string, lastModifiedMs?: number, traceKey = ''): Promise<string> {
         await this.close();
+        trace('rx.fileClosed', traceKey);
         const dir = this.file.get_parent();
         if (!dir)
             throw new Error('the partial file has no folder');
@@ -76,6 +85,7 @@ export class PartialFile {
                     throw new Error(`the receive folder ${dir.get_path()} disappeared during the transfer (${ioCause(e)})`);
                 throw new Error(`cannot put the file in the receive folder ${dir.get_path()}: ${ioCause(e)}`);
             }
+            trace('rx.renamed', traceKey);
             if (n > 0)
                 rememberNumber(key, n);
             if (lastModifiedMs !== undefined)

@@ -2,6 +2,7 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import {Emitter} from '../lib/emitter.js';
+import {trace} from '../lib/trace.js';
 import {delay, errorMessage, isCancelled} from '../net/gio.js';
 import {PayloadServer, receivePayload, refusePayload, sendPayload} from '../net/payload.js';
 import {sanitizeFileName} from '../protocol/fileName.js';
@@ -11,7 +12,7 @@ import {pemToDer} from '../protocol/der.js';
 import {ShareError, ShareRequest, fileShareRequest, isGSConnectCertificate, parseShareRequest, pauseBeforeNextFileMs} from '../protocol/share.js';
 import {Device} from './device.js';
 import {Engine, EngineError} from './engine.js';
-import {certificateFromPem} from './identity/certificate.js';
+import {peerCertificateFromPem} from './identity/certificate.js';
 import {PartialFile} from './receiveFile.js';
 
 /** Each threaded transfer holds one of GLib's shared worker threads: run at most this many at once. */
@@ -77,10 +78,48 @@ class Semaphore {
     }
 }
 
+/**
+ * Runs one device's jobs in the order they came, at most `limit` at once: each job's synchronous
+ * start (which picks the file's batch) runs in that order too.
+ */
+class Lane {
+    private readonly waiting: (() => Promise<void>)[] = [];
+    private running = 0;
+
+    constructor(private readonly limit: number, private readonly onError: (e: unknown) => void) {}
+
+    push(job: () => Promise<void>): void {
+        this.waiting.push(job);
+        this.pump();
+    }
+
+    private pump(): void {
+        while (this.running < this.limit && this.waiting.length > 0) {
+            const job = this.waiting.shift()!;
+            this.running++;
+            job().catch(this.onError).finally(() => {
+                this.running--;
+                this.pump();
+            });
+        }
+    }
+}
+
+/**
+ * Files of one device fetched at once. A sender that announces the next file before the last
+ * one's payload connection is closed (kdeconnectd does, right after its last byte) has it set up
+ * meanwhile; Ferry's own sender announces a file only once the last one is confirmed.
+ */
+const FETCHES_PER_DEVICE = 2;
+
+const UPDATE_INTERVAL_MS = 250;
+
 class Transfer {
     readonly info: TransferInfo;
     readonly cancellable = new Gio.Cancellable();
     private lastEmit = 0;
+    /** The timer that sends the last throttled update (0: none). */
+    private trailing = 0;
 
     constructor(private readonly service: ShareService, device: Device, direction: 'in' | 'out',
         numberOfFiles: number, totalBytes: number) {
@@ -89,18 +128,36 @@ class Transfer {
             numberOfFiles, delivered: 0, bytes: 0, totalBytes, error: ''};
     }
 
-    /** Throttled to a few updates a second; state changes always go out. */
+    /**
+     * Throttled to four updates a second, the last one of a burst sent when its quarter second is
+     * over (a batch of small files moves on faster than anyone reads); `force` goes out at once.
+     */
     update(force = false): void {
         const now = GLib.get_monotonic_time();
-        if (!force && now - this.lastEmit < 250_000)
+        const wait = UPDATE_INTERVAL_MS - (now - this.lastEmit) / 1000;
+        if (!force && wait > 0) {
+            this.trailing ||= GLib.timeout_add(GLib.PRIORITY_LOW, Math.ceil(wait), () => {
+                this.trailing = 0;
+                this.update(true);
+                return GLib.SOURCE_REMOVE;
+            });
             return;
+        }
+        this.cancelTrailing();
         this.lastEmit = now;
         this.service.emit('transfer', {...this.info, files: [...this.info.files]});
+    }
+
+    cancelTrailing(): void {
+        if (this.trailing)
+            GLib.source_remove(this.trailing);
+        this.trailing = 0;
     }
 
     end(state: TransferState, error = ''): void {
         if (this.info.state !== 'active')
             return;
+        this.cancelTrailing();
         this.info.state = state;
         this.info.error = error;
         this.update(true);
@@ -110,10 +167,18 @@ class Transfer {
 
 interface IncomingBatch {
     transfer: Transfer;
-    /** Bytes of the files finished so far. */
+    /** Bytes of the files fetched so far. */
     doneBytes: number;
     /** The timer that ends a batch whose sender went quiet between files (0: none). */
     idle: number;
+    /** Files taken into the batch: fetched, being fetched or failed. */
+    claimed: number;
+    /** Files whose bytes are all in, placed or not. */
+    fetched: number;
+    /** Files of the batch being fetched now. */
+    inFlight: number;
+    /** The batch's files are named and dated in order, each while the next one is fetched. */
+    placing: Promise<void>;
 }
 
 /**
@@ -127,7 +192,7 @@ export class ShareService extends Emitter<ShareEvents> {
     private readonly transfers = new Map<string, Transfer>();
     private readonly ended: TransferInfo[] = [];
     private readonly incoming = new Map<string, IncomingBatch>();
-    private readonly queues = new Map<string, Promise<void>>();
+    private readonly lanes = new Map<string, Lane>();
     private readonly slots = new Semaphore(MAX_CONCURRENT_TRANSFERS);
     private offPacket: (() => void) | null = null;
 
@@ -141,8 +206,10 @@ export class ShareService extends Emitter<ShareEvents> {
         this.offPacket = null;
         for (const batch of this.incoming.values())
             this.stopIdle(batch);
-        for (const t of [...this.transfers.values()])
+        for (const t of [...this.transfers.values()]) {
+            t.cancelTrailing();
             this.cancel(t.info.id);
+        }
         this.disconnectAll();
     }
 
@@ -183,11 +250,14 @@ export class ShareService extends Emitter<ShareEvents> {
         return device.trusted?.receiveFiles !== false && !disabled.includes(device.id);
     }
 
-    /** Runs jobs of one device one after another, as peers send files strictly in sequence. */
+    /** Runs jobs of one device in the order they came, as peers send files in sequence. */
     private enqueue(device: Device, job: () => Promise<void>): void {
-        const prev = this.queues.get(device.id) ?? Promise.resolve();
-        const next = prev.then(job).catch(e => this.emit('log', `${device.name}: ${errorMessage(e)}`));
-        this.queues.set(device.id, next);
+        let lane = this.lanes.get(device.id);
+        if (!lane) {
+            lane = new Lane(FETCHES_PER_DEVICE, e => this.emit('log', `${device.name}: ${errorMessage(e)}`));
+            this.lanes.set(device.id, lane);
+        }
+        lane.push(job);
     }
 
     private onPacket(device: Device, packet: Packet): void {
@@ -219,6 +289,7 @@ export class ShareService extends Emitter<ShareEvents> {
             break;
         }
         case 'file': {
+            trace('rx.announced', request.filename);
             const address = device.link?.remoteAddress;
             if (!address)
                 return;
@@ -246,11 +317,12 @@ export class ShareService extends Emitter<ShareEvents> {
             if (!same)
                 this.endIncomplete(batch, `${device.name} began another batch`);
         }
-        if (!batch || batch.transfer.info.state !== 'active') {
+        // a batch whose files are all in (the last one may still be being placed) takes no more
+        if (!batch || batch.transfer.info.state !== 'active' || batch.claimed >= batch.transfer.info.numberOfFiles) {
             const transfer = new Transfer(this, device, 'in', r.numberOfFiles ?? 1,
                 r.totalPayloadSize ?? Math.max(r.size, 0));
             this.transfers.set(transfer.info.id, transfer);
-            batch = {transfer, doneBytes: 0, idle: 0};
+            batch = {transfer, doneBytes: 0, idle: 0, claimed: 0, fetched: 0, inFlight: 0, placing: Promise.resolve()};
             this.incoming.set(device.id, batch);
         }
         this.stopIdle(batch);
@@ -272,48 +344,87 @@ export class ShareService extends Emitter<ShareEvents> {
     }
 
     private async receiveFile(device: Device, address: Gio.InetAddress, r: Extract<ShareRequest, {kind: 'file'}>): Promise<void> {
+        trace('rx.start', r.filename);
         const batch = this.batchFor(device, r);
+        batch.claimed++;
         const t = batch.transfer;
         const name = sanitizeFileName(r.filename);
         t.info.current = name;
-        t.info.fileIndex = t.info.files.length;
-        t.update(true);
+        t.info.fileIndex = batch.claimed - 1;
+        t.update(t.info.fileIndex === 0);
         const identity = this.engine.identity;
         const pem = device.trusted?.certificatePem;
-        const peerCertificate = pem ? certificateFromPem(pem) : null;
+        const peerCertificate = pem ? peerCertificateFromPem(pem) : null;
         if (!identity || !peerCertificate) {
             t.end('failed', `${device.name} is not paired`);
             return;
         }
         const dir = this.receiveDirectory(device);
-        let partial: PartialFile | null = null;
+        // the partial file is made while the payload connection is set up: neither waits for the other
+        const made: {partial: PartialFile | null} = {partial: null};
+        const creating = PartialFile.create(dir).then(p => {
+            made.partial = p;
+            trace('rx.partial', r.filename);
+            return p;
+        });
         let fetching = false;
+        let partial: PartialFile;
+        batch.inFlight++;
         try {
-            partial = await PartialFile.create(dir);
-            const p = partial;
             if (r.port !== 0) {
                 fetching = true;
                 await this.slots.run(() => receivePayload({
-                    address, port: r.port, size: r.size, out: p.stream, cancellable: t.cancellable,
-                    certificate: identity.certificate, peerCertificate,
+                    address, port: r.port, size: r.size, out: creating.then(p => p.stream), cancellable: t.cancellable,
+                    traceKey: r.filename, certificate: identity.certificate, peerCertificate,
                     onProgress: bytes => {
                         t.info.bytes = batch.doneBytes + bytes;
                         t.update();
                     },
                 }));
             }
-            const written = p.stream.tell();
-            const finalPath = await partial.finish(name, r.lastModified);
-            partial = null;
-            batch.doneBytes += written;
-            t.info.bytes = batch.doneBytes;
+            partial = await creating;
+        } catch (e) {
+            batch.inFlight--;
+            const cancelled = isCancelled(e) && t.cancellable.is_cancelled();
+            const reason = cancelled ? 'cancelled' : `${name}: ${errorMessage(e)}`;
+            this.emit('log', `receiving from ${device.name} failed: ${reason}`);
+            // nowhere to write it (a read-only or vanished folder): tell the sender now, the way
+            // peers expect, rather than let it wait for a fetch that never comes (once fetching, the
+            // payload connection closing unread says the same)
+            if (!fetching && r.port !== 0)
+                refusePayload(address, r.port).catch(() => undefined);
+            t.end(cancelled ? 'cancelled' : 'failed', reason);
+            await creating.catch(() => null);
+            await this.discard(made.partial);
+            return;
+        }
+        // every byte is in: the next file is fetched while this one is named and dated
+        batch.inFlight--;
+        batch.fetched++;
+        batch.doneBytes += partial.stream.tell();
+        t.info.bytes = batch.doneBytes;
+        batch.placing = batch.placing.then(() => this.placeFile(device, batch, partial, name, r));
+    }
+
+    /** Puts a whole file under its final name and counts it; the batch ends with its last file. */
+    private async placeFile(device: Device, batch: IncomingBatch, partial: PartialFile, name: string,
+        r: Extract<ShareRequest, {kind: 'file'}>): Promise<void> {
+        const t = batch.transfer;
+        try {
+            const written = partial.stream.tell();
+            const finalPath = await partial.finish(name, r.lastModified, r.filename);
+            trace('rx.done', r.filename);
             t.info.files.push(finalPath);
             t.info.delivered = t.info.files.length;
             this.emit('log', `received ${finalPath} (${written} bytes) from ${device.name}`);
             if (t.info.files.length >= t.info.numberOfFiles) {
                 t.end('done');
-            } else {
-                t.update(true);
+            } else if (t.info.state === 'active') {
+                t.update();
+            }
+            // a sender quiet after the batch's last placed file (none in flight, none waiting to be placed)
+            if (t.info.state === 'active' && batch.inFlight === 0 && batch.fetched === t.info.files.length) {
+                this.stopIdle(batch);
                 batch.idle = GLib.timeout_add(GLib.PRIORITY_DEFAULT, BATCH_IDLE_MS, () => {
                     batch.idle = 0;
                     this.endIncomplete(batch, `${device.name} announced nothing more`);
@@ -321,17 +432,15 @@ export class ShareService extends Emitter<ShareEvents> {
                 });
             }
         } catch (e) {
-            const cancelled = isCancelled(e) && t.cancellable.is_cancelled();
-            const reason = cancelled ? 'cancelled' : `${name}: ${errorMessage(e)}`;
+            const reason = `${name}: ${errorMessage(e)}`;
             this.emit('log', `receiving from ${device.name} failed: ${reason}`);
-            // nowhere to write it (a read-only or vanished folder): tell the sender now, the way
-            // peers expect, rather than let it wait for a fetch that never comes
-            if (!fetching && r.port !== 0)
-                refusePayload(address, r.port).catch(() => undefined);
-            t.end(cancelled ? 'cancelled' : 'failed', reason);
-        } finally {
-            await partial?.discard().catch(e => this.emit('log', `could not remove ${partial?.path}: ${errorMessage(e)}`));
+            t.end('failed', reason);
+            await this.discard(partial);
         }
+    }
+
+    private async discard(partial: PartialFile | null): Promise<void> {
+        await partial?.discard().catch(e => this.emit('log', `could not remove ${partial.path}: ${errorMessage(e)}`));
     }
 
     private deviceForSending(query: string): Device {
@@ -396,7 +505,7 @@ export class ShareService extends Emitter<ShareEvents> {
     private async sendBatch(device: Device, t: Transfer,
         files: {file: Gio.File; path: string; size: number; mtime: number; name: string}[]): Promise<void> {
         const identity = this.engine.identity;
-        const peerCertificate = device.trusted ? certificateFromPem(device.trusted.certificatePem) : null;
+        const peerCertificate = device.trusted ? peerCertificateFromPem(device.trusted.certificatePem) : null;
         if (!identity || !peerCertificate)
             throw new EngineError(`${device.name} is not paired`);
         const gsconnect = isGSConnectCertificate(pemToDer(device.trusted!.certificatePem));
@@ -417,24 +526,30 @@ export class ShareService extends Emitter<ShareEvents> {
                     await announce(null);
                     how = 'announced without a payload, as empty files are';
                 } else {
+                    trace('tx.start', f.name);
                     const input = await f.file.read_async(GLib.PRIORITY_LOW, t.cancellable);
                     server = new PayloadServer();
+                    trace('tx.listening', f.name);
                     await announce(server.port);
+                    trace('tx.announced', f.name);
                     const tcp = await server.accept(t.cancellable);
+                    trace('tx.accepted', f.name);
                     server.close();
                     server = null;
                     // the next file is announced only once the receiver confirmed this one
                     const delivery = await this.slots.run(() => sendPayload({tcp, input, size: f.size, cancellable: t.cancellable,
-                        certificate: identity.certificate, peerCertificate, waitForClose: !gsconnect,
+                        certificate: identity.certificate, peerCertificate, waitForClose: !gsconnect, traceKey: f.name,
                         onProgress: bytes => {
                             t.info.bytes = done + bytes;
                             t.update();
                         }}));
+                    trace('tx.confirmed', f.name);
                     how = delivery === 'closed' ? 'the device closed the connection after the last byte'
                         : 'the device acknowledged every byte but kept the connection open';
                     if (i < files.length - 1)
                         await delay(pauseBeforeNextFileMs(device.protocolVersion, gsconnect, f.size), t.cancellable);
                 }
+                trace('tx.done', f.name);
                 done += f.size;
                 t.info.bytes = done;
                 t.info.delivered = i + 1;

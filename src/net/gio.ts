@@ -121,3 +121,18 @@ export function holdReferences(objects: GObject.Object[]): () => void {
         holder.append(o);
     return () => holder.remove_all();
 }
+
+const IPPROTO_TCP = 6, TCP_NODELAY = 1;
+
+/**
+ * Turns off Nagle's algorithm on a TCP connection. A TLS handshake is a few small writes each
+ * way; with Nagle a write waits for the acknowledgement of the one before, and the peer delays
+ * that acknowledgement by up to 40 ms: measured, 40 ms of every small file's 57 ms.
+ */
+export function setNoDelay(conn: Gio.SocketConnection): void {
+    try {
+        conn.get_socket().set_option(IPPROTO_TCP, TCP_NODELAY, 1);
+    } catch {
+        // not TCP (a test's Unix socket): nothing to turn off
+    }
+}

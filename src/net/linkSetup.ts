@@ -10,7 +10,7 @@ import {
 import {subjectCommonName} from '../protocol/der.js';
 import {LINK_SETUP_TIMEOUT_MS, MAX_IDENTITY_BYTES} from '../protocol/limits.js';
 import {PacketError, encodePacket} from '../protocol/packet.js';
-import {cancelAfter, childCancellable, delay, errorMessage, isCancelled, writeAll} from './gio.js';
+import {cancelAfter, childCancellable, delay, errorMessage, isCancelled, setNoDelay, writeAll} from './gio.js';
 import {Link} from './link.js';
 import {PacketReader} from './packetReader.js';
 import {PinPolicy, certificateDer, closeStream, handshake, tlsClient, tlsServer} from './tls.js';
@@ -131,7 +131,9 @@ async function withDeadline<T>(what: string, parent: Gio.Cancellable | null,
     }
 }
 
-function enableKeepalive(conn: Gio.SocketConnection): void {
+/** A link: no Nagle delay on its small packets and handshake, keepalive to notice a vanished peer. */
+function tuneLinkSocket(conn: Gio.SocketConnection): void {
+    setNoDelay(conn);
     try {
         conn.get_socket().set_keepalive(true);
     } catch {
@@ -151,7 +153,7 @@ export async function openOutgoingLink(ctx: LinkContext, address: Gio.InetAddres
     return withDeadline(what, cancellable, async (c, handshakeDone) => {
         const client = new Gio.SocketClient({enable_proxy: false});
         tcp = await client.connect_async(target, c);
-        enableKeepalive(tcp);
+        tuneLinkSocket(tcp);
         const own = ctx.own();
         const hello = makeIdentityPacket(own, {targetDeviceId: peer.deviceId, targetProtocolVersion: peer.protocolVersion});
         await writeAll(tcp.output_stream, encodePacket(hello), c);
@@ -175,7 +177,7 @@ export async function acceptIncomingLink(ctx: LinkContext, tcp: Gio.SocketConnec
     let tls: Gio.TlsClientConnection | null = null;
     const what = `connection from ${address.to_string()}`;
     return withDeadline(what, cancellable, async (c, handshakeDone) => {
-        enableKeepalive(tcp);
+        tuneLinkSocket(tcp);
         const plainReader = new PacketReader(tcp.input_stream, MAX_IDENTITY_BYTES);
         const packet = await plainReader.read(c);
         if (packet === null)

@@ -5,8 +5,9 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import GObject from 'gi://GObject';
 import {PAYLOAD_PORT_MAX, PAYLOAD_PORT_MIN} from '../protocol/limits.js';
-import {callAsync, cancelAfter, childCancellable, errorMessage, holdReferences, isCancelled} from './gio.js';
+import {callAsync, cancelAfter, childCancellable, errorMessage, holdReferences, isCancelled, setNoDelay} from './gio.js';
 import {PinPolicy, closeStream, handshake, tlsClient, tlsServer} from './tls.js';
+import {trace} from '../lib/trace.js';
 
 const SPLICE = Gio.OutputStreamSpliceFlags;
 const PROGRESS_MS = 100;
@@ -99,9 +100,16 @@ async function pinnedHandshake(tls: Gio.TlsConnection, pin: PinPolicy, cancellab
  * extra bytes are cut off; fewer bytes are an error. `size` -1 reads to the end.
  */
 export async function receivePayload(o: PayloadPeer & {
-    address: Gio.InetAddress; port: number; size: number; out: Gio.FileOutputStream;
+    address: Gio.InetAddress; port: number; size: number;
+    /** Where the bytes go: may still be in the making while the connection is set up. */
+    out: Promise<Gio.FileOutputStream>;
     cancellable: Gio.Cancellable | null; onProgress: (bytes: number) => void; stallMs?: number;
+    /** The file's name in benchmark traces. */
+    traceKey?: string;
 }): Promise<number> {
+    const key = o.traceKey ?? '';
+    // settled here, so that a failure to make the file is seen (and not unhandled) whenever it comes
+    const output = o.out.then(stream => ({stream, error: null}), (error: unknown) => ({stream: null, error}));
     const client = new Gio.SocketClient({enable_proxy: false, timeout: CONNECT_TIMEOUT_MS / 1000});
     let tcp: Gio.SocketConnection;
     try {
@@ -111,23 +119,31 @@ export async function receivePayload(o: PayloadPeer & {
             throw e;
         throw new PayloadError(`cannot connect to the device's payload port ${o.port}: ${errorMessage(e)}`);
     }
+    setNoDelay(tcp);
+    trace('rx.connected', key);
     const pin: PinPolicy = {expected: o.peerCertificate};
     const tls = tlsClient(tcp, o.certificate, pin);
     try {
         await pinnedHandshake(tls, pin, o.cancellable);
+        trace('rx.handshake', key);
         if (o.size === 0)
             return 0;
+        const made = await output;
+        if (!made.stream)
+            throw made.error;
+        const out = made.stream;
         const input = new Gio.BufferedInputStream({base_stream: tls.input_stream, buffer_size: 64 * 1024,
             close_base_stream: false});
         let ended: unknown = null;
         try {
-            await watchedSplice(c => o.out.splice_async(input, SPLICE.CLOSE_SOURCE, GLib.PRIORITY_LOW, c),
-                () => o.out.tell(), o.onProgress, pos => o.size >= 0 && pos >= o.size, o.cancellable, o.stallMs ?? STALL_TIMEOUT_MS,
-                [tls, tcp, tls.input_stream, input, o.out]);
+            await watchedSplice(c => out.splice_async(input, SPLICE.CLOSE_SOURCE, GLib.PRIORITY_LOW, c),
+                () => out.tell(), o.onProgress, pos => o.size >= 0 && pos >= o.size, o.cancellable, o.stallMs ?? STALL_TIMEOUT_MS,
+                [tls, tcp, tls.input_stream, input, out]);
         } catch (e) {
             ended = e;
         }
-        const got = o.out.tell();
+        trace('rx.lastByte', key);
+        const got = out.tell();
         // Bytes that all arrived are the file, however the sender hangs up: kdeconnectd closes
         // without a TLS close_notify right after its last byte, and the splice then fails with
         // G_TLS_ERROR_EOF, often in the same instant the last bytes are written. A payload of
@@ -137,10 +153,11 @@ export async function receivePayload(o: PayloadPeer & {
         if (o.size >= 0 && got < o.size)
             throw new PayloadError(`the device sent ${got} of ${o.size} bytes`);
         if (o.size >= 0 && got > o.size)
-            o.out.truncate(o.size, null); // extra bytes beyond the announced size are not the file's
+            out.truncate(o.size, null); // extra bytes beyond the announced size are not the file's
         return o.size >= 0 ? o.size : got;
     } finally {
         await closeStream(tls, GLib.PRIORITY_LOW);
+        trace('rx.closed', key);
     }
 }
 
@@ -177,6 +194,7 @@ export class PayloadServer {
         const disarm = cancelAfter(c, timeoutMs);
         try {
             const [conn] = await callAsync(cb => this.listener.accept_async(c, cb), res => this.listener.accept_finish(res));
+            setNoDelay(conn);
             return conn;
         } catch (e) {
             if (isCancelled(e) && !cancellable?.is_cancelled())
@@ -205,7 +223,10 @@ export async function sendPayload(o: PayloadPeer & {
     cancellable: Gio.Cancellable | null; onProgress: (bytes: number) => void; stallMs?: number;
     /** false: a receiver known never to close (GSConnect): its TCP acknowledgement is the confirmation. */
     waitForClose?: boolean;
+    /** The file's name in benchmark traces. */
+    traceKey?: string;
 }): Promise<Delivery> {
+    const key = o.traceKey ?? '';
     const pin: PinPolicy = {expected: o.peerCertificate};
     const tls = tlsServer(o.tcp, o.certificate, pin);
     try {
@@ -217,6 +238,7 @@ export async function sendPayload(o: PayloadPeer & {
                 return 'closed';
             throw e;
         }
+        trace('tx.handshake', key);
         const out = new Gio.BufferedOutputStream({base_stream: tls.output_stream, buffer_size: 1024 * 1024,
             close_base_stream: false});
         const sent = await watchedSplice(
@@ -225,6 +247,7 @@ export async function sendPayload(o: PayloadPeer & {
             [tls, o.tcp, tls.output_stream, out, o.input]);
         if (sent !== o.size)
             throw new PayloadError(`the file changed while it was sent (${sent} bytes instead of ${o.size})`);
+        trace('tx.lastByte', key);
         return await confirmDelivery(tls, o.tcp, o.cancellable, o.waitForClose === false ? 0 : CONFIRM_GRACE_MS);
     } finally {
         await closeStream(tls, GLib.PRIORITY_LOW);

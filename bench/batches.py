@@ -1,0 +1,317 @@
+"""Many-file rows of `npm run bench`: batches of small and middle-sized files between two Ferry
+engines (bench/node.ts on both sides, so both sides' per-file traces are on one clock: the
+monotonic clock is the machine's, not the namespace's), between Ferry and kdeconnectd both ways,
+and between two kdeconnectd. Every row's time runs from the sender's start to the moment the
+last file is whole at the receiver, and every file is checked with SHA-256."""
+import os, re, shutil, statistics, subprocess, time
+
+import kde_peers
+from common import FERRY, NS_A, NS_B, NS_C, NS_D, ferry_node, in_ns, netns_up, result_of, wait_line
+
+BATCHES = [('200 x 4 KiB', 200, 4 << 10), ('50 x 2 MiB', 50, 2 << 20)]
+
+
+def make_batch(work, count, size):
+    """Random files named so that each file's trace events share its name; returns (paths, digests)."""
+    d = os.path.join(work, 'batch-%d-%d' % (count, size))
+    os.makedirs(d, exist_ok=True)
+    paths, digests = [], {}
+    for i in range(count):
+        p = os.path.join(d, 'f%d-%d-%04d.bin' % (count, size, i))
+        with open(p, 'wb') as f:
+            f.write(os.urandom(size))
+        paths.append(p)
+        digests[os.path.basename(p)] = kde_peers.sha256(p)
+    return paths, digests
+
+
+def check_arrived(folder, digests):
+    """How many files arrived whole under their own names; everything in `folder` is removed."""
+    ok = 0
+    names = set(os.listdir(folder)) if os.path.isdir(folder) else set()
+    for name, digest in digests.items():
+        if name in names and kde_peers.sha256(os.path.join(folder, name)) == digest:
+            ok += 1
+    for name in names:
+        os.remove(os.path.join(folder, name))
+    return ok
+
+
+def wait_complete(folder, sizes, timeout=600):
+    """The monotonic time at which every file of `sizes` is in `folder` at its full size and no KIO `.part` is left."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        names = set(os.listdir(folder)) if os.path.isdir(folder) else set()
+        if all(n in names for n in sizes) and not any(n.endswith('.part') for n in names):
+            try:
+                if all(os.path.getsize(os.path.join(folder, n)) >= s for n, s in sizes.items()):
+                    return time.monotonic()
+            except FileNotFoundError:
+                pass
+        time.sleep(0.002)
+    raise RuntimeError('the batch did not arrive in %s within %d s' % (folder, timeout))
+
+
+def row(label, count, size, seconds, arrived, **extra):
+    r = {'label': label, 'files': count, 'arrived': arrived, 'seconds': seconds,
+         'files_per_s': count / seconds, 'mbps': count * size / seconds / 1e6}
+    r.update(extra)
+    return r
+
+
+def ferry_to_ferry(work, ids, paths, digests, size):
+    """B's engine sends the batch to A's engine, both bench/node.ts: both sides traced."""
+    recv = work + '/recvA'
+    rx = ferry_node('receive', work, ids['B'], recv)
+    tx = ferry_node('send', work, ids['A'], work + '/unused', paths, NS_B, 'B')
+    wait_line(rx, 'ready')
+    wait_line(tx, 'ready')
+    r_rx, r_tx = result_of(rx), result_of(tx)
+    return row('Ferry -> Ferry', len(paths), size, (r_rx['t_end_us'] - r_tx['t_start_us']) / 1e6,
+               check_arrived(recv, digests), gap_ms=r_rx['gap_transfer_ms'], sender_gap_ms=r_tx['gap_transfer_ms'],
+               breakdown=breakdown(r_rx['trace'], r_tx['trace']))
+
+
+def ferry_to_kde(work, kde, paths, digests, size, label):
+    node = ferry_node('send', work, kde.id, work + '/unused', paths)
+    wait_line(node, 'ready', 60)
+    t1 = wait_complete(kde.home + '/Downloads', {os.path.basename(p): size for p in paths})
+    r = result_of(node)
+    return row('Ferry -> ' + label, len(paths), size, t1 - r['t_start_us'] / 1e6, check_arrived(kde.home + '/Downloads', digests),
+               sender_state=r['state'], sender_gap_ms=r['gap_transfer_ms'], breakdown=breakdown(r['trace']))
+
+
+def kde_share(kde, target_id, paths):
+    """kdeconnectd shares `paths` as one batch (its share plugin's shareUrls, as Dolphin does; kdeconnect-cli
+    takes one file). They are copied into the peer's HOME first, the only host folder a kdeconnectd in a
+    root file system sees (outside the timed part: see the callers)."""
+    urls = ', '.join("'file://%s'" % p for p in kde_copies(kde, paths))
+    path = '/modules/kdeconnect/devices/%s/share' % re.sub(r'[^A-Za-z0-9_]', '_', target_id)
+    subprocess.run(kde.wrap(['gdbus', 'call', '-e', '-d', 'org.kde.kdeconnect', '-o', path, '-m',
+                             'org.kde.kdeconnect.device.share.shareUrls', '[%s]' % urls]), env=kde.env, check=True, capture_output=True)
+
+
+def kde_copies(kde, paths):
+    outbox = os.path.join(kde.home, 'outbox')
+    copies = [os.path.join(outbox, os.path.basename(p)) for p in paths]
+    if not all(os.path.exists(c) for c in copies):
+        shutil.rmtree(outbox, ignore_errors=True)
+        os.makedirs(outbox)
+        for p, c in zip(paths, copies):
+            shutil.copy2(p, c)
+    return copies
+
+
+def kde_to_ferry(work, kde, ferry_id, paths, digests, size, label):
+    recv = work + '/recvA'
+    node = ferry_node('receive', work, kde.id, recv, [str(len(paths))])
+    kde_copies(kde, paths)
+    wait_line(node, 'ready', 60)
+    t0 = time.monotonic()
+    kde_share(kde, ferry_id, paths)
+    r = result_of(node, int(os.environ.get('BENCH_BATCH_TIMEOUT', '600')))
+    return row(label + ' -> Ferry', len(paths), size, r['t_end_us'] / 1e6 - t0, check_arrived(recv, digests),
+               gap_ms=r['gap_transfer_ms'], breakdown=breakdown(r['trace']))
+
+
+def kde_to_kde(sender, receiver, paths, digests, size, label):
+    kde_copies(sender, paths)
+    t0 = time.monotonic()
+    kde_share(sender, receiver.id, paths)
+    t1 = wait_complete(receiver.home + '/Downloads', {os.path.basename(p): size for p in paths})
+    return row(label, len(paths), size, t1 - t0, check_arrived(receiver.home + '/Downloads', digests))
+
+
+class Named:
+    def __init__(self, device_id):
+        self.id = device_id
+
+
+def pair_ferry_with(work, kde, ferry_id):
+    """Pairs Ferry's config A with `kde` through a `ferry serve` in NS_A (the bench node then reuses the pairing)."""
+    bus = work + '/busA'
+    env = {**os.environ, 'HOME': work, 'DBUS_SESSION_BUS_ADDRESS': 'unix:path=' + bus}
+    daemon = subprocess.Popen(in_ns(NS_A, 'dbus-daemon', '--session', '--nofork', '--nopidfile', '--address=unix:path=' + bus),
+                              stdout=subprocess.DEVNULL)
+    serve = None
+    try:
+        kde_peers.Kde.wait(lambda: os.path.exists(bus), 5)
+        serve = subprocess.Popen(in_ns(NS_A, FERRY, '--config-dir', work + '/A', '--name', 'Bench', 'serve', '--receive-dir', work + '/recvA'),
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        wait_line(serve, 'state running')
+        me = Named(ferry_id)
+        kde_peers.Kde.wait(lambda: kde.dev(me, 'prop', 'isReachable'), 30)
+        pairing = subprocess.Popen(in_ns(NS_A, FERRY, '--config-dir', work + '/A', 'pair', kde.id, '--wait', '30'),
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        kde_peers.Kde.wait(lambda: kde.dev(me, 'prop', 'isPairRequestedByPeer' if kde.modern else 'hasPairingRequests'), 30)
+        kde.dev(me, 'acceptPairing')
+        out, _ = pairing.communicate(timeout=40)
+        if pairing.returncode != 0:
+            raise RuntimeError('pairing Ferry with %s failed: %s' % (kde.name, out))
+    finally:
+        for p in (serve, daemon):
+            if p:
+                p.terminate()
+                p.wait(10)
+        if os.path.exists(bus):
+            os.remove(bus)
+
+
+# One file's path, in order; offsets are from the sender's start on the file. Steps missing on
+# one side (a kdeconnectd peer) are left out.
+STEPS = [
+    ('tx.start', 'sender: begins the file'),
+    ('tx.listening', 'sender: file open, payload port listening'),
+    ('tx.announced', 'sender: share request written to the link'),
+    ('rx.announced', 'receiver: share request parsed'),
+    ('rx.start', 'receiver: its queue reached the file'),
+    ('rx.connected', 'receiver: TCP connected to the payload port'),
+    ('tx.accepted', 'sender: connection accepted'),
+    ('rx.partial', 'receiver: partial file created (meanwhile)'),
+    ('tx.handshake', 'sender: TLS handshake done'),
+    ('rx.handshake', 'receiver: TLS handshake done'),
+    ('tx.lastByte', 'sender: splice done (last byte written)'),
+    ('rx.lastByte', 'receiver: splice done (last byte in the file)'),
+    ('rx.closed', 'receiver: payload connection closed'),
+    ('tx.confirmed', 'sender: the receiver confirmed (closed)'),
+    ('tx.done', 'sender: ready for the next file (pacing included)'),
+    ('rx.fileClosed', 'receiver: partial file closed'),
+    ('rx.renamed', 'receiver: renamed to the final name'),
+    ('rx.done', 'receiver: modification time set, file counted'),
+]
+
+
+def breakdown(*traces):
+    """Median and max ms of each step after the file's start, and the median period between files' starts."""
+    by_file = {}
+    for trace in traces:
+        for event, key, us in trace or []:
+            by_file.setdefault(key, {})[event] = us
+    start = lambda ev: ev.get('tx.start', ev.get('rx.announced', min(ev.values())))
+    files = sorted(by_file, key=lambda k: start(by_file[k]))
+    offsets, periods = {}, []
+    for i, k in enumerate(files):
+        ev = by_file[k]
+        for name, _ in STEPS:
+            if name in ev:
+                offsets.setdefault(name, []).append((ev[name] - start(ev)) / 1000)
+        if i + 1 < len(files):
+            periods.append((start(by_file[files[i + 1]]) - start(ev)) / 1000)
+    steps = [(name, label, statistics.median(offsets[name]), max(offsets[name])) for name, label in STEPS if name in offsets]
+    return {'steps': steps, 'period_ms': statistics.median(periods) if periods else None}
+
+
+def print_breakdown(title, b):
+    print('\n%s: one file, ms after its start (median, max over the batch); median period between files %.2f ms' % (
+        title, b['period_ms'] or 0))
+    print('| step | median ms | max ms | what |')
+    print('|---|---|---|---|')
+    for name, label, med, mx in b['steps']:
+        print('| %s | %.2f | %.2f | %s |' % (name, med, mx, label))
+
+
+# kdeconnectd pairs tried for the kdeconnectd -> kdeconnectd rows, in this order; those that link are measured
+KDE_PAIRS = [('kdeconnectd 26.08', 'kdeconnectd 26.08'), ('kdeconnectd 22.12', 'kdeconnectd 26.08'),
+             ('kdeconnectd 22.12', 'kdeconnectd 25.04')]
+
+
+def short(label):
+    return label.replace('kdeconnectd ', 'kde ')
+
+
+def measure(rows, key, runs, fn):
+    """`runs` runs of one row; a row that fails is reported and left out, never guessed."""
+    got = []
+    for _ in range(runs):
+        try:
+            r = fn()
+        except (RuntimeError, subprocess.SubprocessError) as e:
+            print('%s: failed: %s' % (key, str(e)[-500:]), flush=True)
+            break
+        got.append(r)
+        print('%s: %.1f files/s, %.1f MB/s, %d/%d arrived' % (key, r['files_per_s'], r['mbps'], r['arrived'], r['files']), flush=True)
+    if got:
+        rows[key] = got
+
+
+def run_all(work, ids, kinds, runs, single):
+    made = {label: make_batch(work, count, size) for label, count, size in BATCHES}
+    results = {label: {} for label, _, _ in BATCHES}
+    for label, count, size in BATCHES:
+        paths, digests = made[label]
+        measure(results[label], 'Ferry -> Ferry', runs, lambda: ferry_to_ferry(work, ids, paths, digests, size))
+    roots = dict(kinds)
+    for kind, root in kinds:
+        kde = kde_peers.Kde(NS_B, 'KDE', root)
+        try:
+            kde.start()
+            pair_ferry_with(work, kde, ids['A'])
+            for label, count, size in BATCHES:
+                paths, digests = made[label]
+                measure(results[label], 'Ferry -> ' + short(kind), runs,
+                        lambda: ferry_to_kde(work, kde, paths, digests, size, short(kind)))
+                measure(results[label], short(kind) + ' -> Ferry', runs,
+                        lambda: kde_to_ferry(work, kde, ids['A'], paths, digests, size, short(kind)))
+        except (RuntimeError, subprocess.SubprocessError) as e:
+            print('%s: no rows: %s' % (kind, e), flush=True)
+        finally:
+            kde.destroy()
+    netns_up(NS_C, NS_D, '10.215.0.1', '10.215.0.2')
+    for a, b in KDE_PAIRS:
+        if a not in roots or b not in roots:
+            continue
+        sender, receiver = kde_peers.Kde(NS_C, 'Sender', roots[a]), kde_peers.Kde(NS_D, 'Receiver', roots[b])
+        try:
+            sender.start(); receiver.start()
+            sender.pair_with(receiver)
+            for label, count, size in BATCHES:
+                paths, digests = made[label]
+                measure(results[label], '%s -> %s' % (short(a), short(b)), runs,
+                        lambda: kde_to_kde(sender, receiver, paths, digests, size, '%s -> %s' % (short(a), short(b))))
+        except RuntimeError as e:
+            # a pair that does not link (docs/interop.md, quirk 1) has no row
+            print('%s -> %s: no rows: %s' % (a, b, e), flush=True)
+        finally:
+            sender.destroy(); receiver.destroy()
+    report(results, single)
+    return {label: {k: [{x: y for x, y in r.items() if x != 'breakdown'} for r in v] for k, v in rows.items()}
+            for label, rows in results.items()}
+
+
+def med(rows, key, field='files_per_s'):
+    return statistics.median(r[field] for r in rows[key]) if key in rows else None
+
+
+def ratio(a, b):
+    return '%.2f' % (a / b) if a and b else 'n/a'
+
+
+def report(results, single):
+    for label, _, _ in BATCHES:
+        rows = results[label]
+        print('\n%s, medians' % label)
+        print('| sender -> receiver | files/s [runs] | MB/s | main-loop gap p99 / max ms (Ferry receiver; sender) | every file whole |')
+        print('|---|---|---|---|---|')
+        for key, rs in rows.items():
+            gaps = []
+            for field in ('gap_ms', 'sender_gap_ms'):
+                if field in rs[0]:
+                    gaps.append('%.2f / %.2f' % (statistics.median(r[field]['p99'] for r in rs), max(r[field]['max'] for r in rs)))
+            print('| %s | %.1f [%s] | %.1f | %s | %s |' % (key, med(rows, key), ', '.join('%.0f' % r['files_per_s'] for r in rs),
+                  med(rows, key, 'mbps'), '; '.join(gaps) or '–', all(r['arrived'] == r['files'] for r in rs)))
+        for kind in ('kde 26.08', 'kde 25.04'):
+            print('- Ferry receiving, sender Ferry: %s x %s; sender %s: %s x %s' % (
+                ratio(med(rows, 'Ferry -> Ferry'), med(rows, 'Ferry -> ' + kind)), kind,
+                kind, ratio(med(rows, kind + ' -> Ferry'), med(rows, '%s -> %s' % (kind, kind))), kind))
+            print('- Ferry sending to %s: %s x the %s -> %s row (same receiver)' % (
+                kind, ratio(med(rows, 'Ferry -> ' + kind), med(rows, '%s -> %s' % (kind, kind))), kind, kind))
+        if label.startswith('50') and single.get('rows'):
+            one = statistics.median(r['mbps'] for r in single['rows']['receive'])
+            print('- Ferry -> Ferry batch MB/s / single-file receive MB/s of this run: %s' % ratio(med(rows, 'Ferry -> Ferry', 'mbps'), one))
+        if single.get('receive_gap_p99') and 'Ferry -> Ferry' in rows:
+            p99 = statistics.median(r['gap_ms']['p99'] for r in rows['Ferry -> Ferry'])
+            print('- main-loop gap p99 in the Ferry receiver: %.2f ms in the batch, %.2f ms in the single-file receive' % (
+                p99, single['receive_gap_p99']))
+        for key in ('Ferry -> Ferry', 'Ferry -> kde 26.08', 'kde 26.08 -> Ferry'):
+            if key in rows and rows[key][-1].get('breakdown'):
+                print_breakdown('%s, %s (last run)' % (label, key), rows[key][-1]['breakdown'])
