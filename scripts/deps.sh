@@ -4,7 +4,7 @@
 set -euo pipefail
 RUNTIME=(gjs gir1.2-glib-2.0 glib-networking openssl libglib2.0-bin gettext)
 TEST=(dbus dbus-bin dbus-daemon dconf-cli dconf-gsettings-backend dconf-service iproute2 python3 procps
-      kdeconnect gnome-shell-extension-gsconnect xvfb python3-nautilus gir1.2-nautilus-4.0 debootstrap)
+      kdeconnect gnome-shell-extension-gsconnect xvfb python3-nautilus gir1.2-nautilus-4.0 debootstrap nftables)
 case "${1:-runtime}" in
     runtime) want=("${RUNTIME[@]}") ;;
     test) want=("${RUNTIME[@]}" "${TEST[@]}") ;;

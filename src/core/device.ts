@@ -21,6 +21,8 @@ export interface DeviceInfo {
     /** The verification key of a pending pairing, else ''. */
     verificationKey: string;
     incomingCapabilities: string[];
+    /** How the current or last link's device was found: 'broadcast', 'mdns' or 'address' ('' before any link). */
+    discoveredBy: string;
 }
 
 export class Device {
@@ -30,6 +32,7 @@ export class Device {
     incomingCapabilities: string[] = [];
     outgoingCapabilities: string[] = [];
     link: Link | null = null;
+    discoveredBy = '';
     pairing: PairingState;
     pairTimer: number | null = null;
     verificationKey = '';
@@ -81,6 +84,7 @@ export class Device {
             verificationKey: this.pairing.state === 'requested' || this.pairing.state === 'requestedByPeer'
                 ? this.verificationKey : '',
             incomingCapabilities: this.incomingCapabilities,
+            discoveredBy: this.discoveredBy,
         };
     }
 }

@@ -3,7 +3,7 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import {Emitter} from '../lib/emitter.js';
-import {Discovery} from '../net/discovery.js';
+import {DiscoveryLayer} from '../net/discoveryLayer.js';
 import {errorMessage, promisifyGio} from '../net/gio.js';
 import {Link} from '../net/link.js';
 import {LinkContext, LinkError, acceptIncomingLink, openOutgoingLink} from '../net/linkSetup.js';
@@ -13,7 +13,7 @@ import {certificateDer} from '../net/tls.js';
 import {subjectPublicKeyInfo} from '../protocol/der.js';
 import {Identity, OwnIdentity, makeIdentityPacket} from '../protocol/identity.js';
 import {
-    DeviceType, MAX_PACKET_BYTES, MAX_PENDING_LINKS, MAX_UNPAIRED_LINKS, MAX_UNPAIRED_PACKET_BYTES, PACKET_IDENTITY, PACKET_PAIR, PACKET_SHARE_REQUEST, PACKET_SHARE_UPDATE, PAIR_TIMEOUT_MS, PROTOCOL_VERSION,
+    DeviceType, MAX_PACKET_BYTES, MAX_PENDING_LINKS, MAX_UNPAIRED_LINKS, MAX_UNPAIRED_PACKET_BYTES, PACKET_IDENTITY, PACKET_PAIR, PACKET_SHARE_REQUEST, PACKET_SHARE_UPDATE, PAIR_TIMEOUT_MS, PROTOCOL_VERSION, UDP_PORT,
 } from '../protocol/limits.js';
 import {sanitizeDeviceName} from '../protocol/names.js';
 import {Packet, makePacket} from '../protocol/packet.js';
@@ -47,6 +47,8 @@ export interface EngineOptions {
     gsconnectDir?: string;
     /** Watch the session bus for a running GSConnect (default true). */
     watchGSConnect?: boolean;
+    /** Announce and browse by multicast DNS besides broadcasts (default true; config.json "mdns": false turns it off). */
+    mdns?: boolean;
 }
 
 export type EngineState = 'stopped' | 'starting' | 'running' | 'deferred' | 'failed';
@@ -81,7 +83,7 @@ export class Engine extends Emitter<EngineEvents> {
     /** Where GSConnect's pairings were read from (for `ferry id`). */
     gsconnectDevicesFrom: string | null = null;
     readonly devices = new Map<string, Device>();
-    private discovery: Discovery | null = null;
+    private discovery: DiscoveryLayer | null = null;
     private listener: LinkListener | null = null;
     private trustStore: TrustStore | null = null;
     private revoked = new Map<string, string>();
@@ -135,10 +137,9 @@ export class Engine extends Emitter<EngineEvents> {
         this.setState('starting', '');
         try {
             await this.prepare();
-            for (const host of this.options.hosts) {
-                const resolved = await this.resolve(host);
-                this.hosts.push(...resolved);
-            }
+            // a host given on the command line that does not resolve is the user's mistake: say so now
+            for (const host of this.options.hosts)
+                this.hosts.push(...await this.resolve(host));
         } catch (e) {
             if (this.cancellable.is_cancelled())
                 return;
@@ -165,6 +166,26 @@ export class Engine extends Emitter<EngineEvents> {
         } catch {
             return null;
         }
+    }
+
+    /**
+     * The devices by address: `--to` hosts and config.json's "hosts", resolved (again on every
+     * network change: a name may now mean another address). One that does not resolve is logged
+     * and left out until the next try.
+     */
+    private async resolveHosts(): Promise<void> {
+        const names = [...new Set([...this.options.hosts, ...this.settings.hosts ?? []])];
+        const found: Gio.InetAddress[] = [];
+        for (const name of names) {
+            try {
+                found.push(...await this.resolve(name));
+            } catch (e) {
+                if (this.cancellable.is_cancelled())
+                    return;
+                this.emit('log', `device address ${name}: ${errorMessage(e)}`);
+            }
+        }
+        this.hosts.splice(0, this.hosts.length, ...found);
     }
 
     private async resolve(host: string): Promise<Gio.InetAddress[]> {
@@ -235,9 +256,16 @@ export class Engine extends Emitter<EngineEvents> {
         try {
             this.listener = new LinkListener();
             this.listener.start(conn => this.onIncoming(ctx, conn));
-            this.discovery = new Discovery(() => this.identity?.deviceId ?? '');
+            this.discovery = new DiscoveryLayer({
+                ownId: () => this.identity?.deviceId ?? '',
+                identityPacket: () => this.identity ? makeIdentityPacket(this.ownIdentity(), {tcpPort: this.tcpPort}) : null,
+                mdnsSelf: () => this.identity ? {...this.ownIdentity(), port: UDP_PORT} : null,
+                mdns: (this.options.mdns ?? true) && this.settings.mdns !== false,
+            });
+            this.discovery.wanted = id => !this.devices.get(id)?.reachable;
             this.discovery.on('identity', (identity, address) => this.onDiscovered(ctx, identity, address));
             this.discovery.on('dropped', reason => this.emit('log', `discovery: ${reason}`));
+            this.discovery.on('log', line => this.emit('log', line));
             this.discovery.start();
         } catch (e) {
             this.closeNetwork();
@@ -251,6 +279,9 @@ export class Engine extends Emitter<EngineEvents> {
         }).catch(() => undefined);
         this.setState('running', `listening on TCP ${this.tcpPort}`);
         this.refresh();
+        // the address list may name hosts a slow resolver takes its time over: they join when resolved
+        if (this.settings.hosts?.length)
+            this.resolveHosts().then(() => this.refresh()).catch(() => undefined);
         // the first broadcast is easily lost while a fresh network comes up: say it once more
         this.scheduleRefresh(3000);
     }
@@ -307,7 +338,7 @@ export class Engine extends Emitter<EngineEvents> {
                     return;
                 this.networkSignature = signature;
                 this.emit('log', `networks changed: ${signature || 'none'}`);
-                this.refresh();
+                return this.resolveHosts().then(() => this.refresh());
             }).catch(() => undefined);
             return GLib.SOURCE_REMOVE;
         });
@@ -438,6 +469,7 @@ export class Engine extends Emitter<EngineEvents> {
         }
         const old = device.link;
         device.link = link;
+        device.discoveredBy = this.discovery?.sourceOf(id, link.remoteAddress) ?? '';
         device.update(link.identity, link);
         if (old && old !== link)
             old.close('replaced by a new connection');
@@ -467,7 +499,7 @@ export class Engine extends Emitter<EngineEvents> {
         });
         link.start();
         this.emit('log', `connected ${device.name} (${id}) protocol ${link.protocolVersion} ` +
-            `${link.outgoing ? 'outgoing' : 'incoming'} ${device.paired ? 'paired' : 'unpaired'}`);
+            `${link.outgoing ? 'outgoing' : 'incoming'} ${device.paired ? 'paired' : 'unpaired'} (found by ${device.discoveredBy})`);
         this.emit('deviceChanged', device.info());
     }
 

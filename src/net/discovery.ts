@@ -7,6 +7,7 @@ import {Identity, parseIdentity} from '../protocol/identity.js';
 import {MAX_DATAGRAM_BYTES, MAX_IDENTITY_BYTES, UDP_PORT} from '../protocol/limits.js';
 import {Packet, decodePacket, encodePacket} from '../protocol/packet.js';
 import {BucketLimiter, IntervalLimiter} from '../protocol/rateLimit.js';
+import {DatagramReader, isWouldBlock} from './datagram.js';
 import {errorMessage} from './gio.js';
 import {interfaceBroadcasts} from './interfaces.js';
 
@@ -16,14 +17,12 @@ export type DiscoveryEvents = {
     dropped: [string];
 };
 
-type ReceiveBytesFrom = (size: number, timeout: number, cancellable: Gio.Cancellable | null) => [GLib.Bytes, Gio.SocketAddress];
-
 const PAUSE_MS = 250;
 
 export class Discovery extends Emitter<DiscoveryEvents> {
     private socket: Gio.Socket | null = null;
     private source: GLib.Source | null = null;
-    private fallbackStream: Gio.InputStream | null = null;
+    private reader: DatagramReader | null = null;
     private readonly perDevice = new IntervalLimiter(500);
     private readonly perAddress = new BucketLimiter(10, 5);
     /** All datagrams together: discovery needs a few a second; a flood must not own the main loop. */
@@ -40,6 +39,7 @@ export class Discovery extends Emitter<DiscoveryEvents> {
         socket.set_blocking(false);
         socket.bind(new Gio.InetSocketAddress({address: Gio.InetAddress.new_any(Gio.SocketFamily.IPV4), port: this.port}), true);
         this.socket = socket;
+        this.reader = new DatagramReader(socket);
         this.listen();
     }
 
@@ -73,44 +73,20 @@ export class Discovery extends Emitter<DiscoveryEvents> {
         this.pauseId = 0;
         this.source?.destroy();
         this.source = null;
-        this.fallbackStream = null;
+        this.reader = null;
         this.socket?.close();
         this.socket = null;
     }
 
-    /**
-     * Reads one datagram without blocking; null when there was none, or when its sender is over
-     * its budget (then as little as possible of it is read, and the rest discarded).
-     */
-    private read(socket: Gio.Socket): [Uint8Array, Gio.InetAddress] | null {
-        const allowed = (address: Gio.InetAddress) =>
-            this.perAddress.allow(address.to_string() ?? '', GLib.get_monotonic_time() / 1000);
-        // GLib ≥ 2.80 has receive_bytes_from; older gjs cannot call receive_from (caller-allocated
-        // buffer), so peek the sender's address and read the datagram through a stream on the fd.
-        const withBytes = (socket as unknown as {receive_bytes_from?: ReceiveBytesFrom}).receive_bytes_from;
-        if (withBytes) {
-            const [bytes, addr] = withBytes.call(socket, MAX_IDENTITY_BYTES + 1, 0, null);
-            const address = (addr as Gio.InetSocketAddress).get_address();
-            return allowed(address) ? [bytes.toArray(), address] : null;
-        }
-        const [, addr] = socket.receive_message([], Gio.SocketMsgFlags.PEEK, null);
-        if (!addr)
-            return null;
-        const address = (addr as Gio.InetSocketAddress).get_address();
-        this.fallbackStream ??= new Gio.UnixInputStream({fd: socket.get_fd(), close_fd: false});
-        const ok = allowed(address);
-        const bytes = this.fallbackStream.read_bytes(ok ? MAX_IDENTITY_BYTES + 1 : 1, null);
-        return ok ? [bytes.toArray(), address] : null;
-    }
-
     private receiveOne(): void {
-        if (!this.socket)
+        if (!this.reader)
             return;
         let datagram;
         try {
-            datagram = this.read(this.socket);
+            datagram = this.reader.read(MAX_IDENTITY_BYTES + 1,
+                address => this.perAddress.allow(address.to_string() ?? '', GLib.get_monotonic_time() / 1000));
         } catch (e) {
-            if (!(e instanceof GLib.Error && e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.WOULD_BLOCK)))
+            if (!isWouldBlock(e))
                 this.emit('dropped', `UDP receive failed: ${errorMessage(e)}`);
             return;
         }

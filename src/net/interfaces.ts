@@ -1,4 +1,4 @@
-// The IPv4 broadcast address of each interface. Gio has no interface list, but the kernel's
+// The IPv4 broadcast address and the addresses of each interface. Gio has no interface list, but the kernel's
 // /proc/net/fib_trie names every local broadcast address ("/32 link BROADCAST").
 import Gio from 'gi://Gio';
 import {decoder} from './gio.js';
@@ -20,11 +20,36 @@ export function parseFibTrieBroadcasts(text: string): string[] {
     return [...found];
 }
 
-export async function interfaceBroadcasts(): Promise<string[]> {
+/** Parses /proc/net/fib_trie; returns this host's own IPv4 addresses ("/32 host LOCAL"), loopback excluded. */
+export function parseFibTrieLocals(text: string): string[] {
+    const found = new Set<string>();
+    let current: string | null = null;
+    for (const line of text.split('\n')) {
+        const leaf = /[|`]-- (\d+\.\d+\.\d+\.\d+)\s*$/.exec(line);
+        if (leaf) {
+            current = leaf[1];
+            continue;
+        }
+        if (current && /\/32 host LOCAL/.test(line) && !current.startsWith('127.'))
+            found.add(current);
+    }
+    return [...found];
+}
+
+async function fibTrie(): Promise<string> {
     try {
         const [data] = await Gio.File.new_for_path('/proc/net/fib_trie').load_contents_async(null);
-        return parseFibTrieBroadcasts(decoder.decode(data));
+        return decoder.decode(data);
     } catch {
-        return [];
+        return '';
     }
+}
+
+export async function interfaceBroadcasts(): Promise<string[]> {
+    return parseFibTrieBroadcasts(await fibTrie());
+}
+
+/** The host's own IPv4 addresses (what its multicast DNS A records say). */
+export async function interfaceAddresses(): Promise<string[]> {
+    return parseFibTrieLocals(await fibTrie());
 }

@@ -217,6 +217,33 @@ describe('faults and abuse', () => {
             `${Math.round(rssAfter / 1024)} MiB; a paired device sent 20 MB during the flood in ${sendSeconds.toFixed(1)} s`);
     });
 
+    it('stays responsive under a multicast DNS flood, and tells no flood of fake devices its identity', async () => {
+        if (!ready())
+            return;
+        const rssBefore = await procNumber(victimPid(), 'VmRSS');
+        const linesBefore = victim.serveProc!.lines.length;
+        const flooding = run(['ip', 'netns', 'exec', hosts.nsB, PYTHON, `${ROOT}/test/faults/flood.py`, 'mdns', '6']);
+        const p = await probe(6);
+        const f = await flooding;
+        expect(f.status).withContext(f.stderr).toBe(0);
+        const figures = JSON.parse(f.stdout) as {mdns_packets: number; unicast_answers: number};
+        // the victim logs each identity it sends to a device multicast DNS named (the Friend's Ferry holds
+        // UDP 1716 in the attacker's namespace, so they cannot be counted there)
+        const told = victim.serveProc!.lines.slice(linesBefore).filter(l => /multicast DNS found \w+ at /.test(l)).length;
+        expect(victim.serveProc!.running).toBeTrue();
+        expect(crashes()).toEqual([]);
+        expect(await procNumber(victimPid(), 'VmRSS') - rssBefore).toBeLessThan(32 * 1024);
+        // a third of the flood announced a fresh fake device each: thousands; each device reported costs a
+        // datagram to its address, at most 10 at once and 2 a second after (8 s: the flood, its drain, slack)
+        expect(figures.mdns_packets).toBeGreaterThan(1000);
+        expect(told).toBeGreaterThan(0);
+        expect(told).toBeLessThanOrEqual(10 + 2 * 8);
+        expect(figures.unicast_answers).toBeLessThanOrEqual(20 + 5 * 8);
+        report(`multicast DNS flood for 6 s: ${figures.mdns_packets} messages (fake announcements, QU queries from fresh ports, ` +
+            `compression loops); Ferry answered ${figures.unicast_answers} of the queries and sent ${told} identities to ` +
+            `fake devices; D-Bus round trip on the victim's main loop p50/p99/max ${p.p50.toFixed(2)}/${p.p99.toFixed(2)}/${p.max.toFixed(2)} ms`);
+    });
+
     it('reports a receive folder removed during a transfer, loses nothing, and recovers', async () => {
         if (!ready())
             return;

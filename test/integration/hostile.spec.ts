@@ -241,4 +241,21 @@ describe('hostile input from a paired peer', () => {
         expect(records[1]).toEqual(jasmine.objectContaining({state: 'done', delivered: 2, numberOfFiles: 2}));
         expect(records[1].files.map(f => f.split('/').pop())).toEqual(['next 1.bin', 'next 2.bin']);
     });
+
+    it('keeps back-to-back batches with the same totals apart while their files are fetched and placed', async () => {
+        if (!requireRoot(isRoot()))
+            return;
+        const twin = (name: string, size: number): Step => ({packet: {type: 'kdeconnect.share.request',
+            body: {filename: name, numberOfFiles: 2, totalPayloadSize: 1500}, payloadSize: size}, payload: {send: size, behaviour: 'close'}});
+        // nothing between them tells the batches apart but their counts: the second begins as soon as the first's last file is fetched
+        const out = await runPeer([twin('twin a1.bin', 1000), twin('twin a2.bin', 500), twin('twin b1.bin', 1000), twin('twin b2.bin', 500)]);
+        expect(out).toContain('link up');
+        const records = await waitFor('both batches to end', 10000, async () => {
+            const r = (await a.json<{state: string; files: string[]; delivered: number; numberOfFiles: number}[]>(['transfers']))
+                .filter(t => t.files.some(f => /twin/.test(f)));
+            return r.length === 2 && r.every(t => t.state !== 'active') ? r : undefined;
+        });
+        expect(records.map(t => [t.state, t.delivered, t.numberOfFiles])).toEqual([['done', 2, 2], ['done', 2, 2]]);
+        expect(records.map(t => t.files.map(f => f.split('/').pop()))).toEqual([['twin a1.bin', 'twin a2.bin'], ['twin b1.bin', 'twin b2.bin']]);
+    });
 });

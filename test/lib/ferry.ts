@@ -6,6 +6,8 @@ import {waitFor} from './proc.js';
 export interface Dev {
     id: string; name: string; paired: boolean; reachable: boolean; protocolVersion: number; pairState: string;
     verificationKey: string;
+    /** broadcast, mdns or address */
+    discoveredBy: string;
 }
 
 /**

@@ -38,6 +38,22 @@ export class HostPair {
         return pair;
     }
 
+    /**
+     * Drops, in both namespaces, every datagram that leaves for `what`: 'broadcast' (the limited
+     * and the subnet's broadcast address), 'multicast' (224.0.0.0/4, multicast DNS among them),
+     * as networks that filter them do. An nftables rule the namespace takes with it.
+     */
+    async block(what: 'broadcast' | 'multicast'): Promise<void> {
+        const rule = what === 'broadcast' ? `ip daddr { 255.255.255.255, ${this.ipA.replace(/\.\d+$/, '.255')} } drop`
+            : 'ip daddr 224.0.0.0/4 drop';
+        for (const ns of [this.nsA, this.nsB]) {
+            const nft = (...args: string[]) => check(['ip', 'netns', 'exec', ns, 'nft', ...args]);
+            await nft('add', 'table', 'inet', 'ferrytest');
+            await nft('add', 'chain', 'inet', 'ferrytest', 'out', '{ type filter hook output priority 0 ; }');
+            await nft('add', 'rule', 'inet', 'ferrytest', 'out', ...rule.split(' '));
+        }
+    }
+
     async destroy(): Promise<void> {
         await run(['ip', 'netns', 'del', this.nsA]);
         await run(['ip', 'netns', 'del', this.nsB]);

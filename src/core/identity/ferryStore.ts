@@ -159,6 +159,11 @@ export class FerryStore {
             out.receiveDirectory = raw.receiveDirectory;
         if (Array.isArray(raw.receiveDisabled))
             out.receiveDisabled = raw.receiveDisabled.filter((v): v is string => typeof v === 'string');
+        if (typeof raw.mdns === 'boolean')
+            out.mdns = raw.mdns;
+        // at most 32 short names: an address list, not a scan
+        if (Array.isArray(raw.hosts))
+            out.hosts = raw.hosts.filter((v): v is string => typeof v === 'string' && v.length > 0 && v.length <= 253).slice(0, 32);
         return out;
     }
 }
@@ -168,6 +173,10 @@ export interface FerrySettings {
     receiveDirectory?: string;
     /** Device ids whose files are refused. */
     receiveDisabled?: string[];
+    /** false: no multicast DNS, broadcasts only. */
+    mdns?: boolean;
+    /** Devices by address: host names or addresses sent our identity by unicast (as `--to` does). */
+    hosts?: string[];
 }
 
 /**
