@@ -3,7 +3,7 @@
 import GLib from 'gi://GLib';
 import {Link} from '../net/link.js';
 import {Identity} from '../protocol/identity.js';
-import {DeviceType} from '../protocol/limits.js';
+import {DeviceType, MAX_PACKET_BYTES, MAX_UNPAIRED_PACKET_BYTES} from '../protocol/limits.js';
 import {PairState, PairingState} from '../protocol/pairing.js';
 import {TrustedDevice} from './identity/types.js';
 
@@ -87,4 +87,9 @@ export class Device {
             discoveredBy: this.discoveredBy,
         };
     }
+}
+
+/** What a device's link may carry: a stranger's packets are kept small. */
+export function packetLimit(device: Device): number {
+    return device.paired ? MAX_PACKET_BYTES : MAX_UNPAIRED_PACKET_BYTES;
 }

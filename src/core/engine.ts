@@ -9,19 +9,17 @@ import {Link} from '../net/link.js';
 import {LinkContext, LinkError, acceptIncomingLink, openOutgoingLink} from '../net/linkSetup.js';
 import {LinkListener} from '../net/listener.js';
 import {interfaceBroadcasts} from '../net/interfaces.js';
-import {certificateDer} from '../net/tls.js';
-import {subjectPublicKeyInfo} from '../protocol/der.js';
 import {Identity, OwnIdentity, makeIdentityPacket} from '../protocol/identity.js';
 import {
-    DeviceType, MAX_PACKET_BYTES, MAX_PENDING_LINKS, MAX_UNPAIRED_LINKS, MAX_UNPAIRED_PACKET_BYTES, PACKET_IDENTITY, PACKET_PAIR, PACKET_SHARE_REQUEST, PACKET_SHARE_UPDATE, PAIR_TIMEOUT_MS, PROTOCOL_VERSION, UDP_PORT,
+    DeviceType, MAX_PENDING_LINKS, MAX_UNPAIRED_LINKS, PACKET_IDENTITY, PACKET_PAIR, PACKET_SHARE_REQUEST, PACKET_SHARE_UPDATE, PROTOCOL_VERSION, UDP_PORT,
 } from '../protocol/limits.js';
 import {sanitizeDeviceName} from '../protocol/names.js';
 import {Packet, makePacket} from '../protocol/packet.js';
-import {PairStep} from '../protocol/pairing.js';
 import {IntervalLimiter, LogThrottle} from '../protocol/rateLimit.js';
-import {verificationKey} from '../protocol/verification.js';
-import {Device, DeviceInfo} from './device.js';
+import {Device, DeviceInfo, packetLimit} from './device.js';
+import {AddressBook, lookUp} from './addressBook.js';
 import {matchDevice} from './match.js';
+import {Pairing} from './pairing.js';
 import {certificateFromPem} from './identity/certificate.js';
 import {FerrySettings, FerryStore, TrustStore} from './identity/ferryStore.js';
 import {GSCONNECT_BUS_NAME, GSConnectStore} from './identity/gsconnectStore.js';
@@ -85,14 +83,16 @@ export class Engine extends Emitter<EngineEvents> {
     readonly devices = new Map<string, Device>();
     private discovery: DiscoveryLayer | null = null;
     private listener: LinkListener | null = null;
-    private trustStore: TrustStore | null = null;
-    private revoked = new Map<string, string>();
+    trustStore: TrustStore | null = null;
+    /** GSConnect pairings undone here: GSConnect's own settings still list them (its certificate, by device id). */
+    revoked = new Map<string, string>();
+    private readonly pairing = new Pairing(this);
     private readonly cancellable = new Gio.Cancellable();
     private pendingLinks = new Set<Gio.Cancellable>();
     private busWatch = 0;
     private networkChangedId = 0;
     private readonly protocolVersion: number;
-    private readonly hosts: Gio.InetAddress[] = [];
+    private readonly addressBook = new AddressBook(line => this.emit('log', line), this.cancellable);
 
     constructor(readonly options: EngineOptions) {
         super();
@@ -139,7 +139,9 @@ export class Engine extends Emitter<EngineEvents> {
             await this.prepare();
             // a host given on the command line that does not resolve is the user's mistake: say so now
             for (const host of this.options.hosts)
-                this.hosts.push(...await this.resolve(host));
+                this.addressBook.addresses.push(...await lookUp(host, this.cancellable).catch((e: unknown) => {
+                    throw new EngineError(errorMessage(e));
+                }));
         } catch (e) {
             if (this.cancellable.is_cancelled())
                 return;
@@ -169,39 +171,19 @@ export class Engine extends Emitter<EngineEvents> {
     }
 
     /**
-     * The devices by address: `--to` hosts and config.json's "hosts", resolved (again on every
-     * network change: a name may now mean another address). One that does not resolve is logged
-     * and left out until the next try.
+     * The devices by address the shell's preferences hold (GSettings device-addresses): used from
+     * now on, resolved without blocking, and announced to at once.
      */
-    private async resolveHosts(): Promise<void> {
-        const names = [...new Set([...this.options.hosts, ...this.settings.hosts ?? []])];
-        const found: Gio.InetAddress[] = [];
-        for (const name of names) {
-            try {
-                found.push(...await this.resolve(name));
-            } catch (e) {
-                if (this.cancellable.is_cancelled())
-                    return;
-                this.emit('log', `device address ${name}: ${errorMessage(e)}`);
-            }
-        }
-        this.hosts.splice(0, this.hosts.length, ...found);
+    setAddressList(names: string[]): void {
+        this.addressBook.listed = names;
+        if (this.state === 'running')
+            this.resolveAddresses();
     }
 
-    private async resolve(host: string): Promise<Gio.InetAddress[]> {
-        const literal = Gio.InetAddress.new_from_string(host);
-        if (literal)
-            return [literal];
-        const resolver = Gio.Resolver.get_default();
-        return new Promise((resolve, reject) => {
-            resolver.lookup_by_name_async(host, this.cancellable, (_r, res) => {
-                try {
-                    resolve(resolver.lookup_by_name_finish(res).filter(a => a.family === Gio.SocketFamily.IPV4));
-                } catch (e) {
-                    reject(new EngineError(`cannot resolve ${host}: ${errorMessage(e)}`));
-                }
-            });
-        });
+    /** Resolves every address of the book again, then announces us to them. */
+    private resolveAddresses(): void {
+        this.addressBook.resolveAll([...this.options.hosts, ...this.settings.hosts ?? []])
+            .then(() => this.refresh()).catch(() => undefined);
     }
 
     private async loadIdentityAndTrust(): Promise<void> {
@@ -280,8 +262,8 @@ export class Engine extends Emitter<EngineEvents> {
         this.setState('running', `listening on TCP ${this.tcpPort}`);
         this.refresh();
         // the address list may name hosts a slow resolver takes its time over: they join when resolved
-        if (this.settings.hosts?.length)
-            this.resolveHosts().then(() => this.refresh()).catch(() => undefined);
+        if (this.settings.hosts?.length || this.addressBook.listed.length)
+            this.resolveAddresses();
         // the first broadcast is easily lost while a fresh network comes up: say it once more
         this.scheduleRefresh(3000);
     }
@@ -338,7 +320,7 @@ export class Engine extends Emitter<EngineEvents> {
                     return;
                 this.networkSignature = signature;
                 this.emit('log', `networks changed: ${signature || 'none'}`);
-                return this.resolveHosts().then(() => this.refresh());
+                this.resolveAddresses();
             }).catch(() => undefined);
             return GLib.SOURCE_REMOVE;
         });
@@ -360,7 +342,7 @@ export class Engine extends Emitter<EngineEvents> {
         if (!this.discovery || !this.identity)
             return;
         const packet = makeIdentityPacket(this.ownIdentity(), {tcpPort: this.tcpPort});
-        this.discovery.announce(packet, this.hosts).catch(e => this.emit('log', `announce failed: ${errorMessage(e)}`));
+        this.discovery.announce(packet, this.addressBook.addresses).catch(e => this.emit('log', `announce failed: ${errorMessage(e)}`));
     }
 
     private linkContext(): LinkContext {
@@ -505,7 +487,7 @@ export class Engine extends Emitter<EngineEvents> {
 
     private onPacket(device: Device, link: Link, packet: Packet): void {
         if (packet.type === PACKET_PAIR) {
-            this.applyPairStep(device, device.pairing.receive(packet.body, Date.now() / 1000));
+            this.pairing.apply(device, device.pairing.receive(packet.body, Date.now() / 1000));
             return;
         }
         if (packet.type === PACKET_IDENTITY)
@@ -519,85 +501,6 @@ export class Engine extends Emitter<EngineEvents> {
             return;
         }
         this.emit('packet', device, packet);
-    }
-
-    private computeKey(device: Device): string {
-        const link = device.link;
-        if (!link || !this.identity)
-            return '';
-        const peer = subjectPublicKeyInfo(certificateDer(link.peerCertificate));
-        return verificationKey(this.identity.publicKey, peer, device.pairing.usesTimestamp ? device.pairing.timestamp : undefined);
-    }
-
-    private applyPairStep(device: Device, step: PairStep): void {
-        if (step.send)
-            device.link?.send(makePacket(PACKET_PAIR, step.send)).catch(() => undefined);
-        if (!step.event) {
-            if (step.reason) // an ignored pair packet: a peer can send any number of them
-                this.peerLog(device, 'pair', `${device.name}: ${step.reason}`);
-            return;
-        }
-        switch (step.event) {
-        case 'requested':
-        case 'requestedByPeer':
-            device.verificationKey = this.computeKey(device);
-            device.clearPairTimer();
-            device.pairTimer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, PAIR_TIMEOUT_MS, () => {
-                device.pairTimer = null;
-                this.applyPairStep(device, device.pairing.timeout());
-                return GLib.SOURCE_REMOVE;
-            });
-            this.emit('log', `${step.event === 'requested' ? 'pairing requested with' : 'pairing request from'} ` +
-                `${device.name} (${device.id}), verification key ${device.verificationKey}`);
-            if (step.event === 'requestedByPeer')
-                this.emit('pairingRequested', device.info(), device.verificationKey);
-            break;
-        case 'paired':
-            device.clearPairTimer();
-            this.trustDevice(device);
-            break;
-        case 'unpaired':
-            device.clearPairTimer();
-            this.forgetDevice(device);
-            break;
-        default:
-            device.clearPairTimer();
-            this.emit('log', `pairing with ${device.name} (${device.id}) ${step.event}${step.reason ? `: ${step.reason}` : ''}`);
-            this.emit('pairingFinished', device.id, step.event, step.reason ?? '');
-        }
-        this.emit('deviceChanged', device.info());
-    }
-
-    private trustDevice(device: Device): void {
-        const link = device.link;
-        if (!link || !this.trustStore)
-            return;
-        const trusted: TrustedDevice = {id: device.id, name: device.name, type: device.type,
-            certificatePem: link.peerCertificate.certificate_pem ?? '', protocolVersion: link.protocolVersion, source: 'ferry'};
-        device.trusted = trusted;
-        link.setPacketLimit(packetLimit(device));
-        this.trustStore.trust(trusted).catch(e => this.emit('log', `could not save the pairing: ${errorMessage(e)}`));
-        this.emit('log', `paired with ${device.name} (${device.id})`);
-        this.emit('pairingFinished', device.id, 'paired', '');
-    }
-
-    private forgetDevice(device: Device): void {
-        const was = device.trusted;
-        device.trusted = null;
-        device.link?.setPacketLimit(packetLimit(device));
-        if (was && this.trustStore) {
-            const revoke = was.source === 'gsconnect' ? was.certificatePem : undefined;
-            if (revoke)
-                this.revoked.set(device.id, revoke);
-            this.trustStore.untrust(device.id, revoke)
-                .catch(e => this.emit('log', `could not save the unpairing: ${errorMessage(e)}`));
-        }
-        this.emit('log', `unpaired ${device.name} (${device.id})`);
-        this.emit('pairingFinished', device.id, 'unpaired', '');
-        if (!device.reachable) {
-            this.devices.delete(device.id);
-            this.emit('deviceRemoved', device.id);
-        }
     }
 
     /** Finds a device by id, or by name when the name is unique. */
@@ -614,7 +517,7 @@ export class Engine extends Emitter<EngineEvents> {
             throw new EngineError(`${device.name} is not reachable`);
         const accepting = device.pairing.state === 'requestedByPeer';
         const key = accepting ? device.verificationKey : '';
-        this.applyPairStep(device, device.pairing.request(Date.now() / 1000));
+        this.pairing.apply(device, device.pairing.request(Date.now() / 1000));
         return {state: device.paired ? 'paired' : device.pairing.state, verificationKey: key || device.verificationKey};
     }
 
@@ -622,7 +525,7 @@ export class Engine extends Emitter<EngineEvents> {
         const device = this.findDevice(query);
         if (device.pairing.state !== 'requestedByPeer')
             throw new EngineError(`${device.name} has no pending pairing request`);
-        this.applyPairStep(device, device.pairing.reject());
+        this.pairing.apply(device, device.pairing.reject());
     }
 
     unpair(query: string): void {
@@ -632,14 +535,10 @@ export class Engine extends Emitter<EngineEvents> {
         const step = device.pairing.unpair();
         if (device.paired && step.event !== 'unpaired')
             step.event = 'unpaired';
-        this.applyPairStep(device, step);
+        this.pairing.apply(device, step);
     }
 
     deviceInfos(): DeviceInfo[] {
         return [...this.devices.values()].map(d => d.info()).sort((a, b) => a.name.localeCompare(b.name));
     }
-}
-
-function packetLimit(device: Device): number {
-    return device.paired ? MAX_PACKET_BYTES : MAX_UNPAIRED_PACKET_BYTES;
 }

@@ -33,6 +33,42 @@ function listDevices(): Promise<DeviceSummary[]> {
     });
 }
 
+/** Devices by address: for networks where neither broadcasts nor multicast DNS pass. */
+function addressGroup(settings: Gio.Settings): Adw.PreferencesGroup {
+    const group = new Adw.PreferencesGroup({title: _('Devices by address'),
+        description: _('Ferry announces itself to these directly. For networks that hide devices from each other.')});
+    const entry = new Adw.EntryRow({title: _('Add a device by address… (host name or IP address)'), show_apply_button: true});
+    const rows: Adw.ActionRow[] = [];
+    const show = () => {
+        for (const row of rows.splice(0))
+            group.remove(row);
+        for (const address of settings.get_strv('device-addresses')) {
+            const row = new Adw.ActionRow({title: address});
+            const remove = new Gtk.Button({icon_name: 'user-trash-symbolic', valign: Gtk.Align.CENTER,
+                tooltip_text: _('Remove'), css_classes: ['flat']});
+            remove.connect('clicked', () => settings.set_strv('device-addresses',
+                settings.get_strv('device-addresses').filter(a => a !== address)));
+            row.add_suffix(remove);
+            group.add(row);
+            rows.push(row);
+        }
+    };
+    entry.connect('apply', () => {
+        const address = (entry.text ?? '').trim();
+        // a host name or an IPv4 address: letters, digits, dots and dashes
+        if (!/^[A-Za-z0-9.-]{1,253}$/.test(address))
+            return;
+        const list = settings.get_strv('device-addresses');
+        if (!list.includes(address))
+            settings.set_strv('device-addresses', [...list, address]);
+        entry.text = '';
+    });
+    group.add(entry);
+    settings.connect('changed::device-addresses', show);
+    show();
+    return group;
+}
+
 export default class FerryPreferences extends ExtensionPreferences {
     override fillPreferencesWindow(window: Adw.PreferencesWindow): Promise<void> {
         const settings = this.getSettings();
@@ -83,6 +119,8 @@ export default class FerryPreferences extends ExtensionPreferences {
             show_apply_button: true, text: settings.get_string('device-name') ?? ''});
         name.connect('apply', () => settings.set_string('device-name', (name.text ?? '').trim()));
         identity.add(name);
+
+        page.add(addressGroup(settings));
 
         const devices = new Adw.PreferencesGroup({title: _('Paired devices'),
             description: _('Files from a switched-off device are refused.')});

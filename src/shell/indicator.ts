@@ -101,6 +101,10 @@ export class FerryIndicator extends PanelMenu.Button {
     private addDevices(menu: PopupMenu.PopupMenu, devices: DeviceInfo[]): void {
         if (!devices.length) {
             this.addNote(menu, _('No devices yet. Open KDE Connect on your phone on the same network.'));
+            // where the network hides devices from each other, the user can name one
+            const byAddress = new PopupMenu.PopupMenuItem(_('Add a device by address…'));
+            byAddress.connect('activate', () => this.menuActions.openPreferences());
+            menu.addMenuItem(byAddress);
             return;
         }
         const sorted = [...devices].sort((a, b) => Number(b.paired) - Number(a.paired) ||

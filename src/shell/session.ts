@@ -54,6 +54,9 @@ export class FerrySession {
             paths => this.addRecent(paths));
         for (const key of ['identity-source', 'device-name'])
             this.settingsIds.push(this.settings.connect(`changed::${key}`, () => this.scheduleRestart()));
+        // a new address applies at once, without a restart
+        this.settingsIds.push(this.settings.connect('changed::device-addresses',
+            () => this.engine?.setAddressList(this.settings.get_strv('device-addresses'))));
         this.startEngine();
     }
 
@@ -66,6 +69,7 @@ export class FerrySession {
             hosts: [],
             ...deviceName ? {deviceName} : {},
         });
+        engine.setAddressList(settings.get_strv('device-addresses'));
         // read at each transfer, so that a change in the preferences applies to the next file
         const share = new ShareService(engine, {
             get receiveDirectory() {

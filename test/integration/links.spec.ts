@@ -1,5 +1,6 @@
 // Two real `ferry serve` engines in two network namespaces joined by a veth pair: discovery,
 // TLS links, pairing, pinning, protocol 7 against 8, and unicast discovery.
+import GLib from 'gi://GLib';
 import {FerryNode, HostPair} from '../lib/netns.js';
 import {isRoot, run, sleep} from '../lib/proc.js';
 import {devices, pairBoth as pairNodes, requireRoot as needRoot, waitDevice} from '../lib/ferry.js';
@@ -44,6 +45,12 @@ describe('two Ferry engines in network namespaces', () => {
         if (!requireRoot())
             return;
         const [a, b] = await setUp();
+        // broadcasts alone, so that which side connects is known (multicast DNS would race them:
+        // test/integration/mdns.spec.ts)
+        for (const n of [a, b]) {
+            GLib.mkdir_with_parents(n.configDir, 0o700);
+            GLib.file_set_contents(`${n.configDir}/config.json`, new TextEncoder().encode('{"mdns": false}'));
+        }
         const serveA = await a.serve();
         const serveB = await b.serve();
         // A was up first: B's start-up broadcast reaches A, which connects to B

@@ -1,6 +1,7 @@
 // Ferry and kdeconnectd 25.04 / 26.08 (their own multicast DNS responders) where broadcasts are
 // dropped by an nftables rule in both namespaces: each finds the other by multicast DNS alone,
-// they pair, and a file goes each way. 22.12 has no multicast DNS and is left out.
+// they pair, and a file goes each way; with multicast dropped as well, Ferry's address list
+// still reaches kdeconnectd. 22.12 has no multicast DNS and is left out.
 import GLib from 'gi://GLib';
 import {FerryNode, HostPair} from '../lib/netns.js';
 import {requirePrerequisite, waitDevice} from '../lib/ferry.js';
@@ -96,6 +97,22 @@ function describeKind(kind: PeerKind): void {
             const here = `${recv}/to ferry.bin`;
             await waitFor('the file at Ferry', 15000, () => GLib.file_test(here, GLib.FileTest.EXISTS) || undefined);
             expect(await sha256(here)).toBe(await sha256(back));
+        });
+
+        it('still reaches kdeconnectd by the address list when multicast is dropped too', async () => {
+            if (!prerequisites())
+                return;
+            await ferry.stopServe();
+            await hosts.block('multicast');
+            GLib.file_set_contents(`${ferry.configDir}/config.json`, new TextEncoder().encode(JSON.stringify({hosts: [hosts.ipB]})));
+            try {
+                await ferry.serve(['--receive-dir', recv]);
+                const d = await waitDevice(ferry, 'Plasma', 'reachable', 20000, x => x.reachable);
+                expect(d.discoveredBy).toBe('address');
+                expect(ferry.serveProc?.output).not.toContain(`multicast DNS found ${kde.id}`);
+            } finally {
+                GLib.file_set_contents(`${ferry.configDir}/config.json`, new TextEncoder().encode('{}'));
+            }
         });
     });
 }

@@ -455,6 +455,47 @@ describe(`the extension in GNOME Shell ${shell.version}`, () => {
         expect(await desktop.extensionErrors(FERRY_UUID)).toContain('@as []');
     });
 
+    it('shows a device only multicast DNS finds, and one at an address added to its settings (screenshot)', async () => {
+        if (!ready())
+            return;
+        const uuid = JSON.stringify(FERRY_UUID);
+        const discoveredBy = async (name: string) => {
+            const entry = (await ferryCall('ListDevices')).split(/\},\s*\{/).find(e => e.includes(`'name': <'${name}'>`));
+            return /'discoveredBy': <'(\w*)'>/.exec(entry ?? '')?.[1];
+        };
+        const setAddresses = (list: string[]) => desktop.eval(`(() => { Main.extensionManager.lookup(${uuid}).stateObj.getSettings()
+            .set_strv('device-addresses', ${JSON.stringify(list)}); return true; })()`);
+        // one Ferry in the peer's namespace at a time: a datagram to its address reaches one of those that share UDP 1716
+        await peer.stopServe();
+        await hosts.block('broadcast');
+        const tablet = new FerryNode(hosts.nsB, 'Tab S9');
+        const laptop = new FerryNode(hosts.nsB, 'ThinkPad');
+        try {
+            await tablet.serve(['--type', 'tablet']);
+            const found = await waitFor('Tab S9 in the menu', 30000, async () => (await menuDevices()).find(d => d.label.startsWith('Tab S9')));
+            expect(found.label).toBe('Tab S9 — available');
+            expect(await discoveredBy('Tab S9')).toBe('mdns');
+            await tablet.stopServe();
+            await hosts.block('multicast');
+            await laptop.serve();
+            await sleep(5000);
+            expect((await menuDevices()).some(d => d.label.startsWith('ThinkPad'))).toBeFalse();
+            await setAddresses([hosts.ipB]);
+            const added = await waitFor('ThinkPad in the menu', 20000, async () => (await menuDevices()).find(d => d.label.startsWith('ThinkPad')));
+            expect(added.label).toBe('ThinkPad — available');
+            expect(await discoveredBy('ThinkPad')).toBe('address');
+            await desktop.eval(`Main.panel.statusArea[${uuid}].menu.open(false); true`);
+            await sleep(500);
+            await desktop.screenshot('menu-by-address.png');
+            await desktop.eval(`Main.panel.statusArea[${uuid}].menu.close(false); true`);
+            expect(desktop.ferryErrors()).toEqual([]);
+        } finally {
+            await setAddresses([]);
+            await tablet.destroy();
+            await laptop.destroy();
+        }
+    });
+
     it('steps aside and says so in its menu while GSConnect runs with the same identity (screenshot)', async () => {
         if (!ready())
             return;
