@@ -7,7 +7,7 @@ import {Identity, parseIdentity} from '../protocol/identity.js';
 import {MAX_DATAGRAM_BYTES, MAX_IDENTITY_BYTES, UDP_PORT} from '../protocol/limits.js';
 import {Packet, decodePacket, encodePacket} from '../protocol/packet.js';
 import {BucketLimiter, IntervalLimiter} from '../protocol/rateLimit.js';
-import {DatagramReader, isWouldBlock} from './datagram.js';
+import {BudgetedReceiver, DatagramReader, isWouldBlock} from './datagram.js';
 import {errorMessage} from './gio.js';
 import {interfaceBroadcasts} from './interfaces.js';
 
@@ -17,17 +17,14 @@ export type DiscoveryEvents = {
     dropped: [string];
 };
 
-const PAUSE_MS = 250;
-
 export class Discovery extends Emitter<DiscoveryEvents> {
     private socket: Gio.Socket | null = null;
-    private source: GLib.Source | null = null;
+    private receiver: BudgetedReceiver | null = null;
     private reader: DatagramReader | null = null;
     private readonly perDevice = new IntervalLimiter(500);
     private readonly perAddress = new BucketLimiter(10, 5);
     /** All datagrams together: discovery needs a few a second; a flood must not own the main loop. */
     private readonly overall = new BucketLimiter(100, 200);
-    private pauseId = 0;
 
     constructor(private readonly ownId: () => string, private readonly port = UDP_PORT) {
         super();
@@ -40,39 +37,13 @@ export class Discovery extends Emitter<DiscoveryEvents> {
         socket.bind(new Gio.InetSocketAddress({address: Gio.InetAddress.new_any(Gio.SocketFamily.IPV4), port: this.port}), true);
         this.socket = socket;
         this.reader = new DatagramReader(socket);
-        this.listen();
-    }
-
-    private listen(): void {
-        if (!this.socket)
-            return;
-        const source = this.socket.create_source(GLib.IOCondition.IN, null);
-        source.set_callback(() => {
-            if (!this.overall.allow('all', GLib.get_monotonic_time() / 1000)) {
-                // over budget: stop reading for a while and let the kernel drop what piles up
-                this.source?.destroy();
-                this.source = null;
-                this.pauseId = GLib.timeout_add(GLib.PRIORITY_LOW, PAUSE_MS, () => {
-                    this.pauseId = 0;
-                    this.listen();
-                    return GLib.SOURCE_REMOVE;
-                });
-                return GLib.SOURCE_REMOVE;
-            }
-            this.receiveOne();
-            return GLib.SOURCE_CONTINUE;
-        });
-        source.set_priority(GLib.PRIORITY_DEFAULT);
-        source.attach(null);
-        this.source = source;
+        this.receiver = new BudgetedReceiver(socket, this.overall, GLib.PRIORITY_DEFAULT, () => this.receiveOne());
+        this.receiver.start();
     }
 
     stop(): void {
-        if (this.pauseId)
-            GLib.source_remove(this.pauseId);
-        this.pauseId = 0;
-        this.source?.destroy();
-        this.source = null;
+        this.receiver?.stop();
+        this.receiver = null;
         this.reader = null;
         this.socket?.close();
         this.socket = null;

@@ -3,8 +3,11 @@
 import Gio from 'gi://Gio';
 import {decoder} from './gio.js';
 
-/** Parses /proc/net/fib_trie; returns the broadcast addresses, loopback excluded, without duplicates. */
-export function parseFibTrieBroadcasts(text: string): string[] {
+/**
+ * The addresses of /proc/net/fib_trie's leaves that carry a line matching `kind` ("/32 link
+ * BROADCAST", "/32 host LOCAL"), loopback and the limited broadcast excluded, without duplicates.
+ */
+function fibTrieLeaves(text: string, kind: RegExp): string[] {
     const found = new Set<string>();
     let current: string | null = null;
     for (const line of text.split('\n')) {
@@ -13,27 +16,20 @@ export function parseFibTrieBroadcasts(text: string): string[] {
             current = leaf[1];
             continue;
         }
-        if (current && /\/32 link BROADCAST/.test(line) && !current.startsWith('127.') &&
-            current !== '255.255.255.255')
+        if (current && kind.test(line) && !current.startsWith('127.') && current !== '255.255.255.255')
             found.add(current);
     }
     return [...found];
 }
 
-/** Parses /proc/net/fib_trie; returns this host's own IPv4 addresses ("/32 host LOCAL"), loopback excluded. */
+/** Parses /proc/net/fib_trie; returns the broadcast addresses. */
+export function parseFibTrieBroadcasts(text: string): string[] {
+    return fibTrieLeaves(text, /\/32 link BROADCAST/);
+}
+
+/** Parses /proc/net/fib_trie; returns this host's own IPv4 addresses. */
 export function parseFibTrieLocals(text: string): string[] {
-    const found = new Set<string>();
-    let current: string | null = null;
-    for (const line of text.split('\n')) {
-        const leaf = /[|`]-- (\d+\.\d+\.\d+\.\d+)\s*$/.exec(line);
-        if (leaf) {
-            current = leaf[1];
-            continue;
-        }
-        if (current && /\/32 host LOCAL/.test(line) && !current.startsWith('127.'))
-            found.add(current);
-    }
-    return [...found];
+    return fibTrieLeaves(text, /\/32 host LOCAL/);
 }
 
 async function fibTrie(): Promise<string> {

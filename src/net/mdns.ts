@@ -9,7 +9,7 @@ import {Emitter} from '../lib/emitter.js';
 import {FoundService, KDECONNECT_SERVICE, MAX_MESSAGE_BYTES, MDNS_GROUP, MDNS_PORT, MdnsError, ServiceAnnouncement, TYPE_PTR,
     announcementRecords, asksForService, decodeMessage, encodeQuery, encodeResponse, foundServices} from '../protocol/mdns.js';
 import {BucketLimiter, IntervalLimiter} from '../protocol/rateLimit.js';
-import {DatagramReader, isWouldBlock} from './datagram.js';
+import {BudgetedReceiver, DatagramReader, isWouldBlock} from './datagram.js';
 import {errorMessage} from './gio.js';
 import {interfaceAddresses} from './interfaces.js';
 
@@ -21,14 +21,12 @@ export type MdnsEvents = {
 
 /** Answers go out at most this often each to the group and to one asker (RFC 6762 §6: once a second). */
 const ANSWER_INTERVAL_MS = 1000;
-const PAUSE_MS = 250;
 const ANNOUNCE_TTL_S = 120;
 
 export class MdnsDiscovery extends Emitter<MdnsEvents> {
     private socket: Gio.Socket | null = null;
     private reader: DatagramReader | null = null;
-    private source: GLib.Source | null = null;
-    private pauseId = 0;
+    private receiver: BudgetedReceiver | null = null;
     /** Every datagram together: a flood of mDNS traffic must not own the main loop (R6). */
     private readonly overall = new BucketLimiter(50, 100);
     private readonly perAddress = new BucketLimiter(10, 20);
@@ -66,17 +64,15 @@ export class MdnsDiscovery extends Emitter<MdnsEvents> {
         }
         this.socket = socket;
         this.reader = new DatagramReader(socket);
-        this.listen();
+        this.receiver = new BudgetedReceiver(socket, this.overall, GLib.PRIORITY_LOW, () => this.receiveOne());
+        this.receiver.start();
     }
 
     /** Withdraws our announcement (records with TTL 0, sent before the socket closes) and closes the socket. */
     stop(): void {
         this.announceNow(0, null, this.port);
-        if (this.pauseId)
-            GLib.source_remove(this.pauseId);
-        this.pauseId = 0;
-        this.source?.destroy();
-        this.source = null;
+        this.receiver?.stop();
+        this.receiver = null;
         this.reader = null;
         this.socket?.close();
         this.socket = null;
@@ -89,30 +85,6 @@ export class MdnsDiscovery extends Emitter<MdnsEvents> {
             this.addresses = addresses;
             this.announceNow(ANNOUNCE_TTL_S, null, this.port);
         }).catch(e => this.emit('dropped', `mDNS announcement failed: ${errorMessage(e)}`));
-    }
-
-    private listen(): void {
-        if (!this.socket)
-            return;
-        const source = this.socket.create_source(GLib.IOCondition.IN, null);
-        source.set_callback(() => {
-            if (!this.overall.allow('all', GLib.get_monotonic_time() / 1000)) {
-                // over budget: stop reading for a while and let the kernel drop what piles up
-                this.source?.destroy();
-                this.source = null;
-                this.pauseId = GLib.timeout_add(GLib.PRIORITY_LOW, PAUSE_MS, () => {
-                    this.pauseId = 0;
-                    this.listen();
-                    return GLib.SOURCE_REMOVE;
-                });
-                return GLib.SOURCE_REMOVE;
-            }
-            this.receiveOne();
-            return GLib.SOURCE_CONTINUE;
-        });
-        source.set_priority(GLib.PRIORITY_LOW);
-        source.attach(null);
-        this.source = source;
     }
 
     private receiveOne(): void {

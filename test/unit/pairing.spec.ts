@@ -1,6 +1,6 @@
 import {PairingState} from '../../src/protocol/pairing.js';
 import {BucketLimiter, IntervalLimiter, LogThrottle} from '../../src/protocol/rateLimit.js';
-import {parseFibTrieBroadcasts} from '../../src/net/interfaces.js';
+import {parseFibTrieBroadcasts, parseFibTrieLocals} from '../../src/net/interfaces.js';
 
 const NOW = 1764000000;
 
@@ -153,7 +153,7 @@ describe('log throttle', () => {
 });
 
 describe('interface broadcast addresses', () => {
-    it('reads them from /proc/net/fib_trie text', () => {
+    it('reads them, and the host\'s own addresses, from /proc/net/fib_trie text', () => {
         const text = `Main:
   +-- 0.0.0.0/0 3 0 5
      |-- 0.0.0.0
@@ -177,5 +177,10 @@ Local:
            /32 link BROADCAST
 `;
         expect(parseFibTrieBroadcasts(text)).toEqual(['10.77.0.255', '192.168.5.255']);
+        // what multicast DNS puts in its A records: loopback left out
+        expect(parseFibTrieLocals(`${text}     +-- 127.0.0.0/8 2 0 2
+        |-- 127.0.0.1
+           /32 host LOCAL
+`)).toEqual(['10.77.0.1']);
     });
 });
