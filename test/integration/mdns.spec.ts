@@ -4,7 +4,7 @@
 // (`--to`) still does when multicast is dropped too. Each case first shows that the rule holds.
 import GLib from 'gi://GLib';
 import {FerryNode, HostPair} from '../lib/netns.js';
-import {check, isRoot, sha256, sleep} from '../lib/proc.js';
+import {ROOT, check, isRoot, run, sha256, sleep} from '../lib/proc.js';
 import {devices, pairBoth, requireRoot as needRoot, waitDevice} from '../lib/ferry.js';
 
 const requireRoot = () => needRoot(isRoot());
@@ -72,6 +72,24 @@ describe('discovery without broadcasts', () => {
         expect(r.status).withContext(r.stderr).toBe(0);
         const got = `${b.home}/received/found by mdns.bin`;
         expect(await sha256(got)).toBe(await sha256(file));
+    });
+
+    it('withdraws its announcement when it stops: its records again, with TTL 0', async () => {
+        if (!requireRoot())
+            return;
+        const [a] = await setUp(['broadcast']);
+        const id = (await a.json<{id: string}>(['id'])).id;
+        await a.serve();
+        const listening = run(['ip', 'netns', 'exec', hosts!.nsB, '/usr/bin/python3', `${ROOT}/test/integration/mdns_listen.py`, '5']);
+        // its second announcement (3 s after its start) and then, on SIGTERM, the goodbye
+        await sleep(3500);
+        await a.stopServe();
+        const r = await listening;
+        expect(r.status).withContext(r.stderr).toBe(0);
+        const heard = JSON.parse(r.stdout) as [string, string, number][];
+        const ours = heard.filter(([name, instance]) => name === '_kdeconnect._udp.local' && instance === `${id}._kdeconnect._udp.local`);
+        expect(ours.map(([, , ttl]) => ttl)).toContain(120);
+        expect(ours[ours.length - 1]?.[2]).toBe(0);
     });
 
     it('connects by the address list in config.json where multicast is dropped as well', async () => {

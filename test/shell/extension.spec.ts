@@ -488,6 +488,13 @@ describe(`the extension in GNOME Shell ${shell.version}`, () => {
             await sleep(500);
             await desktop.screenshot('menu-by-address.png');
             await desktop.eval(`Main.panel.statusArea[${uuid}].menu.close(false); true`);
+            // with no device at all, the menu offers the way out (its own render of an empty list; the
+            // next change of the engine draws the real one again)
+            const empty = await desktop.eval(`(() => { const ind = Main.panel.statusArea[${uuid}];
+                ind.render({state: 'running', stateMessage: '', devices: [], recent: [], busy: false});
+                return ind.menu._getMenuItems().map(i => i.label?.text ?? ''); })()`) as string[];
+            expect(empty).toContain('No devices yet. Open KDE Connect on your phone on the same network.');
+            expect(empty).toContain('Add a device by address…');
             expect(desktop.ferryErrors()).toEqual([]);
         } finally {
             await setAddresses([]);
