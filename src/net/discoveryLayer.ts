@@ -40,7 +40,13 @@ export class DiscoveryLayer extends Emitter<DiscoveryLayerEvents> {
     /** Devices we sent our identity to because a source other than their datagram named them. */
     private readonly told = new Map<string, DiscoverySource>();
     private readonly toldAddresses = new Map<string, DiscoverySource>();
-    private readonly perDevice = new IntervalLimiter(5000);
+    /**
+     * One identity per device a second at most. Short on purpose: after kdeconnectd's links flap
+     * (quirk 18 of docs/interop.md) the engine's next announcement asks again, and the answer must
+     * not be swallowed, for kdeconnectd asks nothing more until it restarts. A flood of fake
+     * devices is bounded in MdnsDiscovery (foundBudget).
+     */
+    private readonly perDevice = new IntervalLimiter(1000);
 
     constructor(private readonly options: DiscoveryLayerOptions) {
         super();

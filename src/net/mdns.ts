@@ -33,7 +33,7 @@ export class MdnsDiscovery extends Emitter<MdnsEvents> {
     private readonly answers = new IntervalLimiter(ANSWER_INTERVAL_MS);
     /** All answers together: askers on ever new ports must not turn us into a reflector. */
     private readonly answerBudget = new BucketLimiter(20, 5);
-    private readonly reported = new IntervalLimiter(2000);
+    private readonly reported = new IntervalLimiter(1000);
     /** Devices reported: each costs a datagram of ours to its address, so a flood of fake ones is bounded. */
     private readonly foundBudget = new BucketLimiter(10, 2);
     private readonly group = Gio.InetAddress.new_from_string(MDNS_GROUP)!;
