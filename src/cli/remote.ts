@@ -2,7 +2,7 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import {BUS_NAME, INTERFACE_NAME, OBJECT_PATH} from '../core/dbusApi.js';
-import {callAsync} from '../net/gio.js';
+import {callAsync, holdReferences} from '../net/gio.js';
 
 export class RemoteEngine {
     constructor(private readonly connection: Gio.DBusConnection) {}
@@ -15,6 +15,12 @@ export class RemoteEngine {
         } catch {
             return null;
         }
+        // GDBus's worker thread takes and drops references to the connection for every message;
+        // with the JS wrapper's toggle reference the only other one, each flip is queued for the
+        // main thread, and gjs 1.74 aborts at exit when one is still queued ("Queue should have
+        // been emptied before shutting down", seen once after `ferry send` of 200 files). One
+        // more reference, held for the life of the process, keeps the count off the toggle.
+        holdReferences([connection]);
         const reply = await callAsync(cb => connection.call('org.freedesktop.DBus', '/org/freedesktop/DBus',
             'org.freedesktop.DBus', 'NameHasOwner', new GLib.Variant('(s)', [BUS_NAME]), new GLib.VariantType('(b)'),
             Gio.DBusCallFlags.NONE, 5000, null, cb), res => connection.call_finish(res));
