@@ -10,7 +10,7 @@ import {FerryStore} from '../core/identity/ferryStore.js';
 import {NoSuchDeviceError, matchDevice} from '../core/match.js';
 import {ShareService, TransferInfo} from '../core/share.js';
 import {MainLoopTicker} from '../lib/ticker.js';
-import {delay, errorMessage, holdReferences, promisifyGio} from '../net/gio.js';
+import {delay, errorMessage, holdForLife, promisifyGio} from '../net/gio.js';
 import {COMMANDS, ParsedArgs, commandHelp, parseArgs, usage} from './args.js';
 import {RemoteEngine} from './remote.js';
 
@@ -437,7 +437,7 @@ async function cmdServe(p: ParsedArgs): Promise<number> {
     let connection: Gio.DBusConnection | null = null;
     try {
         connection = Gio.bus_get_sync(Gio.BusType.SESSION, null);
-        holdReferences([connection]); // as in remote.ts: no toggle flips from GDBus's thread
+        holdForLife([connection]); // as in remote.ts: no toggle flips from GDBus's thread
     } catch {
         print(`${stamp()} no session bus: the D-Bus API is not exported`);
     }

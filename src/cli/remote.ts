@@ -2,7 +2,7 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import {BUS_NAME, INTERFACE_NAME, OBJECT_PATH} from '../core/dbusApi.js';
-import {callAsync, holdReferences} from '../net/gio.js';
+import {callAsync, holdForLife} from '../net/gio.js';
 
 export class RemoteEngine {
     constructor(private readonly connection: Gio.DBusConnection) {}
@@ -20,7 +20,7 @@ export class RemoteEngine {
         // main thread, and gjs 1.74 aborts at exit when one is still queued ("Queue should have
         // been emptied before shutting down", seen once after `ferry send` of 200 files). One
         // more reference, held for the life of the process, keeps the count off the toggle.
-        holdReferences([connection]);
+        holdForLife([connection]);
         const reply = await callAsync(cb => connection.call('org.freedesktop.DBus', '/org/freedesktop/DBus',
             'org.freedesktop.DBus', 'NameHasOwner', new GLib.Variant('(s)', [BUS_NAME]), new GLib.VariantType('(b)'),
             Gio.DBusCallFlags.NONE, 5000, null, cb), res => connection.call_finish(res));

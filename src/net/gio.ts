@@ -122,6 +122,22 @@ export function holdReferences(objects: GObject.Object[]): () => void {
     return () => holder.remove_all();
 }
 
+/** Stores that live as long as the module, so that nothing collects them (see holdForLife). */
+const heldForLife: Gio.ListStore[] = [];
+
+/**
+ * As holdReferences, for the rest of the process. The store holding the references is kept
+ * here: a store whose release function is dropped is garbage, and its finalization drops the
+ * references again (the first version of this discarded the function; `ferry send` still
+ * aborted at exit after a 30 s wait, long enough for a collection).
+ */
+export function holdForLife(objects: GObject.Object[]): void {
+    const holder = new Gio.ListStore({item_type: GObject.Object.$gtype});
+    for (const o of objects)
+        holder.append(o);
+    heldForLife.push(holder);
+}
+
 const IPPROTO_TCP = 6, TCP_NODELAY = 1;
 
 /**
