@@ -20,7 +20,7 @@ import {Device, DeviceInfo, packetLimit} from './device.js';
 import {AddressBook, lookUp} from './addressBook.js';
 import {matchDevice} from './match.js';
 import {Pairing} from './pairing.js';
-import {certificateFromPem} from './identity/certificate.js';
+import {peerCertificateFromPem} from './identity/certificate.js';
 import {FerrySettings, FerryStore, TrustStore} from './identity/ferryStore.js';
 import {GSCONNECT_BUS_NAME, GSConnectStore} from './identity/gsconnectStore.js';
 import {IdentityChoice, LocalIdentity, TrustedDevice} from './identity/types.js';
@@ -61,12 +61,21 @@ export type EngineEvents = {
     pairingFinished: [string, string, string];
     /** A packet from a paired device that the pairing layer does not handle (for the share service). */
     packet: [Device, Packet];
+    /** A device has a new link (the first, or one replacing another). */
+    linked: [Device];
     certificateMismatch: [string, string];
 };
 
 export class EngineError extends Error {
     override name = 'EngineError';
 }
+
+/**
+ * How long a replaced link is still read. kdeconnectd opens a new link for each announcement of
+ * ours it hears (docs/interop.md, quirk 18) and may have written a packet to the old one just
+ * before; it closes the old one itself soon after.
+ */
+const RETIRED_LINK_MS = 2000;
 
 const INCOMING_CAPABILITIES = [PACKET_SHARE_REQUEST, PACKET_SHARE_UPDATE];
 const OUTGOING_CAPABILITIES = [PACKET_SHARE_REQUEST];
@@ -272,6 +281,9 @@ export class Engine extends Emitter<EngineEvents> {
         if (this.refreshTimer)
             GLib.source_remove(this.refreshTimer);
         this.refreshTimer = 0;
+        for (const id of this.reminders.values())
+            GLib.source_remove(id);
+        this.reminders.clear();
         if (this.networkCheckTimer)
             GLib.source_remove(this.networkCheckTimer);
         this.networkCheckTimer = 0;
@@ -287,6 +299,8 @@ export class Engine extends Emitter<EngineEvents> {
         this.listener = null;
         for (const device of this.devices.values())
             device.link?.close('the engine stopped');
+        for (const link of [...this.retiring])
+            link.close('the engine stopped');
     }
 
     stop(): void {
@@ -302,6 +316,8 @@ export class Engine extends Emitter<EngineEvents> {
     }
 
     private refreshTimer = 0;
+    /** Links replaced by newer ones, still read until RETIRED_LINK_MS is over. */
+    private readonly retiring = new Set<Link>();
     private networkCheckTimer = 0;
     private networkSignature = '';
 
@@ -324,6 +340,21 @@ export class Engine extends Emitter<EngineEvents> {
             }).catch(() => undefined);
             return GLib.SOURCE_REMOVE;
         });
+    }
+
+    /** Devices whose link dropped, to be told our identity again (device id → timer). */
+    private readonly reminders = new Map<string, number>();
+
+    /** Our identity to `address` in 1.5 s, if the device has not linked again by then. */
+    private remindSoon(device: Device, address: Gio.InetAddress): void {
+        if (this.reminders.has(device.id) || this.state !== 'running')
+            return;
+        this.reminders.set(device.id, GLib.timeout_add(GLib.PRIORITY_DEFAULT, 1500, () => {
+            this.reminders.delete(device.id);
+            if (!device.link && this.discovery && this.identity)
+                this.discovery.unicast(makeIdentityPacket(this.ownIdentity(), {tcpPort: this.tcpPort}), address);
+            return GLib.SOURCE_REMOVE;
+        }));
     }
 
     /** A refresh soon, once for any number of calls. */
@@ -354,7 +385,7 @@ export class Engine extends Emitter<EngineEvents> {
             certificate: identity.certificate,
             pinnedCertificate: id => {
                 const pem = this.devices.get(id)?.trusted?.certificatePem;
-                return pem ? certificateFromPem(pem) : null;
+                return pem ? peerCertificateFromPem(pem) : null;
             },
         };
     }
@@ -453,8 +484,11 @@ export class Engine extends Emitter<EngineEvents> {
         device.link = link;
         device.discoveredBy = this.discovery?.sourceOf(id, link.remoteAddress) ?? '';
         device.update(link.identity, link);
-        if (old && old !== link)
-            old.close('replaced by a new connection');
+        if (old && old !== link) {
+            this.retiring.add(old);
+            old.on('closed', () => this.retiring.delete(old));
+            old.retire('replaced by a new connection', RETIRED_LINK_MS);
+        }
         const dev = device;
         link.setPacketLimit(packetLimit(dev));
         link.on('packet', packet => this.onPacket(dev, link, packet));
@@ -463,15 +497,28 @@ export class Engine extends Emitter<EngineEvents> {
             if (dev.link !== link)
                 return;
             dev.link = null;
+            // kdeconnectd 25.04 at times closes the newer of two links and keeps the older one
+            // (quirk 18): the older is still being read here, and takes over again
+            const older = [...this.retiring].filter(l => l.deviceId === dev.id && !l.closed).pop();
+            if (older) {
+                this.retiring.delete(older);
+                older.reinstate();
+                dev.link = older;
+                this.emit('log', `${dev.name}: the link that replaced another closed${reason ? ` (${reason})` : ''}; the older one is used again`);
+                this.emit('linked', dev);
+                return;
+            }
             if (dev.pairing.state === 'requested' || dev.pairing.state === 'requestedByPeer') {
                 dev.clearPairTimer();
                 dev.pairing.timeout();
                 this.emit('pairingFinished', dev.id, 'cancelled', 'the device disconnected');
             }
             this.emit('log', `disconnected ${dev.name} (${dev.id})${reason ? `: ${reason}` : ''}`);
-            // peers announce themselves only at start and on network changes: announce us, so a
-            // device that dropped the link (kdeconnectd does on unpair) can come back
-            this.scheduleRefresh();
+            // peers announce themselves only at start and on network changes: tell the device
+            // that dropped the link (kdeconnectd does on unpair) where we are, so it can come
+            // back; only it: a broadcast would have every other linked kdeconnectd replace its
+            // link (quirk 18), under whatever it is sending or receiving
+            this.remindSoon(dev, link.remoteAddress);
             if (!dev.paired) {
                 this.devices.delete(dev.id);
                 this.emit('deviceRemoved', dev.id);
@@ -483,6 +530,7 @@ export class Engine extends Emitter<EngineEvents> {
         this.emit('log', `connected ${device.name} (${id}) protocol ${link.protocolVersion} ` +
             `${link.outgoing ? 'outgoing' : 'incoming'} ${device.paired ? 'paired' : 'unpaired'} (found by ${device.discoveredBy})`);
         this.emit('deviceChanged', device.info());
+        this.emit('linked', device);
     }
 
     private onPacket(device: Device, link: Link, packet: Packet): void {

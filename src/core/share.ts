@@ -3,17 +3,21 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import {Emitter} from '../lib/emitter.js';
 import {trace} from '../lib/trace.js';
-import {delay, errorMessage, isCancelled} from '../net/gio.js';
-import {PayloadServer, receivePayload, refusePayload, sendPayload} from '../net/payload.js';
+import {Semaphore} from '../lib/semaphore.js';
+import {errorMessage, isCancelled} from '../net/gio.js';
+import {receivePayload, refusePayload} from '../net/payload.js';
 import {sanitizeFileName} from '../protocol/fileName.js';
 import {PACKET_SHARE_REQUEST, PACKET_SHARE_UPDATE} from '../protocol/limits.js';
 import {makePacket, Packet} from '../protocol/packet.js';
-import {pemToDer} from '../protocol/der.js';
-import {ShareError, ShareRequest, fileShareRequest, isGSConnectCertificate, parseShareRequest, pauseBeforeNextFileMs} from '../protocol/share.js';
+import {ShareError, ShareRequest, parseShareRequest} from '../protocol/share.js';
 import {Device} from './device.js';
 import {Engine, EngineError} from './engine.js';
 import {peerCertificateFromPem} from './identity/certificate.js';
 import {PartialFile} from './receiveFile.js';
+import {OutgoingFile, Sender} from './sendBatch.js';
+import {Transfer, TransferInfo} from './transfer.js';
+
+export type {TransferInfo, TransferState} from './transfer.js';
 
 /** Each threaded transfer holds one of GLib's shared worker threads: run at most this many at once. */
 const MAX_CONCURRENT_TRANSFERS = 4;
@@ -23,27 +27,6 @@ const MAX_CONCURRENT_TRANSFERS = 4;
  * report): GSConnect sends each file as a transfer of its own, so a day's photos are many.
  */
 const ENDED_KEPT = 256;
-
-export type TransferState = 'active' | 'done' | 'failed' | 'cancelled';
-
-export interface TransferInfo {
-    id: string;
-    deviceId: string;
-    deviceName: string;
-    direction: 'in' | 'out';
-    state: TransferState;
-    /** Received: final paths; sent: the local paths. */
-    files: string[];
-    /** Name of the file being moved now. */
-    current: string;
-    fileIndex: number;
-    numberOfFiles: number;
-    /** Files confirmed so far: received and in place, or (sending) taken by the device. */
-    delivered: number;
-    bytes: number;
-    totalBytes: number;
-    error: string;
-}
 
 export interface ShareOptions {
     /** Ferry's receive folder; empty: the XDG Download folder. */
@@ -59,111 +42,12 @@ export type ShareEvents = {
     log: [string];
 };
 
-class Semaphore {
-    private waiting: (() => void)[] = [];
-    private active = 0;
-
-    constructor(private readonly limit: number) {}
-
-    async run<T>(job: () => Promise<T>): Promise<T> {
-        if (this.active >= this.limit)
-            await new Promise<void>(resolve => this.waiting.push(resolve));
-        this.active++;
-        try {
-            return await job();
-        } finally {
-            this.active--;
-            this.waiting.shift()?.();
-        }
-    }
-}
-
-/**
- * Runs one device's jobs in the order they came, at most `limit` at once: each job's synchronous
- * start (which picks the file's batch) runs in that order too.
- */
-class Lane {
-    private readonly waiting: (() => Promise<void>)[] = [];
-    private running = 0;
-
-    constructor(private readonly limit: number, private readonly onError: (e: unknown) => void) {}
-
-    push(job: () => Promise<void>): void {
-        this.waiting.push(job);
-        this.pump();
-    }
-
-    private pump(): void {
-        while (this.running < this.limit && this.waiting.length > 0) {
-            const job = this.waiting.shift()!;
-            this.running++;
-            job().catch(this.onError).finally(() => {
-                this.running--;
-                this.pump();
-            });
-        }
-    }
-}
-
 /**
  * Files of one device fetched at once. A sender that announces the next file before the last
  * one's payload connection is closed (kdeconnectd does, right after its last byte) has it set up
  * meanwhile; Ferry's own sender announces a file only once the last one is confirmed.
  */
 const FETCHES_PER_DEVICE = 2;
-
-const UPDATE_INTERVAL_MS = 250;
-
-class Transfer {
-    readonly info: TransferInfo;
-    readonly cancellable = new Gio.Cancellable();
-    private lastEmit = 0;
-    /** The timer that sends the last throttled update (0: none). */
-    private trailing = 0;
-
-    constructor(private readonly service: ShareService, device: Device, direction: 'in' | 'out',
-        numberOfFiles: number, totalBytes: number) {
-        this.info = {id: (GLib.uuid_string_random() ?? '').replace(/-/g, '').slice(0, 16), deviceId: device.id,
-            deviceName: device.name, direction, state: 'active', files: [], current: '', fileIndex: 0,
-            numberOfFiles, delivered: 0, bytes: 0, totalBytes, error: ''};
-    }
-
-    /**
-     * Throttled to four updates a second, the last one of a burst sent when its quarter second is
-     * over (a batch of small files moves on faster than anyone reads); `force` goes out at once.
-     */
-    update(force = false): void {
-        const now = GLib.get_monotonic_time();
-        const wait = UPDATE_INTERVAL_MS - (now - this.lastEmit) / 1000;
-        if (!force && wait > 0) {
-            this.trailing ||= GLib.timeout_add(GLib.PRIORITY_LOW, Math.ceil(wait), () => {
-                this.trailing = 0;
-                this.update(true);
-                return GLib.SOURCE_REMOVE;
-            });
-            return;
-        }
-        this.cancelTrailing();
-        this.lastEmit = now;
-        this.service.emit('transfer', {...this.info, files: [...this.info.files]});
-    }
-
-    cancelTrailing(): void {
-        if (this.trailing)
-            GLib.source_remove(this.trailing);
-        this.trailing = 0;
-    }
-
-    end(state: TransferState, error = ''): void {
-        if (this.info.state !== 'active')
-            return;
-        this.cancelTrailing();
-        this.info.state = state;
-        this.info.error = error;
-        this.update(true);
-        this.service.forget(this);
-    }
-}
 
 interface IncomingBatch {
     transfer: Transfer;
@@ -192,13 +76,16 @@ export class ShareService extends Emitter<ShareEvents> {
     private readonly transfers = new Map<string, Transfer>();
     private readonly ended: TransferInfo[] = [];
     private readonly incoming = new Map<string, IncomingBatch>();
-    private readonly lanes = new Map<string, Lane>();
+    /** Each device's fetches, FETCHES_PER_DEVICE at once, started in the order announced. */
+    private readonly lanes = new Map<string, Semaphore>();
     private readonly slots = new Semaphore(MAX_CONCURRENT_TRANSFERS);
+    private readonly sender: Sender;
     private offPacket: (() => void) | null = null;
 
     constructor(private readonly engine: Engine, private readonly options: ShareOptions = {}) {
         super();
         this.offPacket = engine.on('packet', (device, packet) => this.onPacket(device, packet));
+        this.sender = new Sender(engine, this.slots, line => this.emit('log', line));
     }
 
     destroy(): void {
@@ -210,6 +97,7 @@ export class ShareService extends Emitter<ShareEvents> {
             t.cancelTrailing();
             this.cancel(t.info.id);
         }
+        this.sender.destroy();
         this.disconnectAll();
     }
 
@@ -254,10 +142,10 @@ export class ShareService extends Emitter<ShareEvents> {
     private enqueue(device: Device, job: () => Promise<void>): void {
         let lane = this.lanes.get(device.id);
         if (!lane) {
-            lane = new Lane(FETCHES_PER_DEVICE, e => this.emit('log', `${device.name}: ${errorMessage(e)}`));
+            lane = new Semaphore(FETCHES_PER_DEVICE);
             this.lanes.set(device.id, lane);
         }
-        lane.push(job);
+        lane.run(job).catch(e => this.emit('log', `${device.name}: ${errorMessage(e)}`));
     }
 
     private onPacket(device: Device, packet: Packet): void {
@@ -473,7 +361,7 @@ export class ShareService extends Emitter<ShareEvents> {
         const device = this.deviceForSending(query);
         if (paths.length === 0)
             throw new EngineError('no files to send');
-        const files: {file: Gio.File; path: string; size: number; mtime: number; name: string}[] = [];
+        const files: OutgoingFile[] = [];
         for (const p of paths) {
             const file = p.startsWith('file://') ? Gio.File.new_for_uri(p) : Gio.File.new_for_path(p);
             const path = file.get_path();
@@ -498,71 +386,7 @@ export class ShareService extends Emitter<ShareEvents> {
         t.info.files = files.map(f => f.path);
         t.info.current = files[0].name;
         t.update(true);
-        this.sendBatch(device, t, files).catch(e => t.end('failed', errorMessage(e)));
+        this.sender.sendBatch(device, t, files).catch(e => t.end('failed', errorMessage(e)));
         return {...t.info};
-    }
-
-    private async sendBatch(device: Device, t: Transfer,
-        files: {file: Gio.File; path: string; size: number; mtime: number; name: string}[]): Promise<void> {
-        const identity = this.engine.identity;
-        const peerCertificate = device.trusted ? peerCertificateFromPem(device.trusted.certificatePem) : null;
-        if (!identity || !peerCertificate)
-            throw new EngineError(`${device.name} is not paired`);
-        const gsconnect = isGSConnectCertificate(pemToDer(device.trusted!.certificatePem));
-        let done = 0;
-        for (const [i, f] of files.entries()) {
-            const link = device.link;
-            if (!link || link.closed)
-                return t.end('failed', `${device.name} disconnected`);
-            t.info.fileIndex = i;
-            t.info.current = f.name;
-            t.update(true);
-            let server: PayloadServer | null = null;
-            try {
-                const announce = (port: number | null) => link.send(fileShareRequest({filename: f.name, size: f.size, port,
-                    lastModified: f.mtime, numberOfFiles: files.length, totalPayloadSize: t.info.totalBytes}));
-                let how: string;
-                if (f.size === 0 && !gsconnect) {
-                    await announce(null);
-                    how = 'announced without a payload, as empty files are';
-                } else {
-                    trace('tx.start', f.name);
-                    const input = await f.file.read_async(GLib.PRIORITY_LOW, t.cancellable);
-                    server = new PayloadServer();
-                    trace('tx.listening', f.name);
-                    await announce(server.port);
-                    trace('tx.announced', f.name);
-                    const tcp = await server.accept(t.cancellable);
-                    trace('tx.accepted', f.name);
-                    server.close();
-                    server = null;
-                    // the next file is announced only once the receiver confirmed this one
-                    const delivery = await this.slots.run(() => sendPayload({tcp, input, size: f.size, cancellable: t.cancellable,
-                        certificate: identity.certificate, peerCertificate, waitForClose: !gsconnect, traceKey: f.name,
-                        onProgress: bytes => {
-                            t.info.bytes = done + bytes;
-                            t.update();
-                        }}));
-                    trace('tx.confirmed', f.name);
-                    how = delivery === 'closed' ? 'the device closed the connection after the last byte'
-                        : 'the device acknowledged every byte but kept the connection open';
-                    if (i < files.length - 1)
-                        await delay(pauseBeforeNextFileMs(device.protocolVersion, gsconnect, f.size), t.cancellable);
-                }
-                trace('tx.done', f.name);
-                done += f.size;
-                t.info.bytes = done;
-                t.info.delivered = i + 1;
-                this.emit('log', `sent ${f.path} (${f.size} bytes) to ${device.name}: ${how}`);
-            } catch (e) {
-                const cancelled = isCancelled(e) && t.cancellable.is_cancelled();
-                const reason = cancelled ? 'cancelled' : `${f.name}: ${errorMessage(e)}`;
-                this.emit('log', `sending to ${device.name} failed: ${reason}`);
-                return t.end(cancelled ? 'cancelled' : 'failed', reason);
-            } finally {
-                server?.close();
-            }
-        }
-        t.end('done');
     }
 }

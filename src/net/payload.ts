@@ -23,6 +23,11 @@ export class PayloadError extends Error {
     override name = 'PayloadError';
 }
 
+/** The receiver connected but the TLS handshake failed (not for a certificate we refused): no byte of the file went out. */
+export class PayloadHandshakeError extends PayloadError {
+    override name = 'PayloadHandshakeError';
+}
+
 export interface PayloadPeer {
     certificate: Gio.TlsCertificate;
     /** The device's pinned certificate. */
@@ -169,6 +174,7 @@ function isUncleanEof(e: unknown): boolean {
 /** A TLS payload server on the first free port in 1739–1764. */
 export class PayloadServer {
     private readonly listener = new Gio.SocketListener();
+    private readonly refusing = new Gio.Cancellable();
     readonly port: number;
 
     constructor() {
@@ -206,7 +212,27 @@ export class PayloadServer {
         }
     }
 
+    /**
+     * Keeps the port bound for `ms` more, closing at once every connection made to it, then
+     * closes it and calls `onClosed`. close() ends this early.
+     */
+    refuseFor(ms: number, onClosed: () => void): void {
+        const c = this.refusing;
+        const disarm = cancelAfter(c, ms);
+        (async () => {
+            while (!c.is_cancelled()) {
+                const [conn] = await callAsync(cb => this.listener.accept_async(c, cb), res => this.listener.accept_finish(res));
+                conn.close_async(GLib.PRIORITY_DEFAULT, null, null);
+            }
+        })().catch(() => undefined).finally(() => {
+            disarm();
+            this.listener.close();
+            onClosed();
+        });
+    }
+
     close(): void {
+        this.refusing.cancel();
         this.listener.close();
     }
 }
@@ -236,7 +262,7 @@ export async function sendPayload(o: PayloadPeer & {
             // kdeconnectd 22.12 connects for an empty file and hangs up at once: nothing was owed
             if (o.size === 0 && !pin.mismatch && !isCancelled(e))
                 return 'closed';
-            throw e;
+            throw pin.mismatch || isCancelled(e) ? e : new PayloadHandshakeError(errorMessage(e));
         }
         trace('tx.handshake', key);
         const out = new Gio.BufferedOutputStream({base_stream: tls.output_stream, buffer_size: 1024 * 1024,

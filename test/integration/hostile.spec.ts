@@ -188,18 +188,42 @@ describe('hostile input from a paired peer', () => {
         }
     });
 
-    it('gives up with a clear error when the receiver never fetches the file (30 s)', async () => {
+    it('announces a file again on the new link when the one it was announced on is dropped before the fetch, and the device gets it once', async () => {
         if (!requireRoot(isRoot()))
             return;
-        const path = `${peerDir}/unfetched.bin`;
-        await check(['sh', '-c', `head -c 1000 /dev/urandom > '${path}'`]);
-        // the scripted peer has no share service: it reads the announcement and never connects
-        const peer = runPeer([{waitMs: 34000}]);
-        await waitDevice(a, 'Evil', 'reachable', 15000, d => d.reachable);
+        // as kdeconnectd does (docs/interop.md, quirk 18): the announcement is not read, the link it came on is dropped
+        const path = `${peerDir}/replaced link.bin`;
+        await check(['sh', '-c', `head -c 200000 /dev/urandom > '${path}'`]);
+        const before = a.serveProc!.output.length;
+        const peer = runPeer([{receive: {ignore: 1, dropLink: true}, waitMs: 12000}]);
+        await waitFor('the peer to listen', 20000, async () => evil.current?.output.includes('step 0 receiving') || undefined);
         const r = await a.cli(['send', 'Evil', path]);
+        const out = await peer;
+        const log = a.serveProc!.output.slice(before);
+        expect(r.status).withContext(`${r.stderr}\n${log}\n${out}`).toBe(0);
+        expect(out).toContain('ignored the announcement of replaced link.bin, dropping its link');
+        expect(log).toMatch(/announcing "replaced link\.bin" to Evil again: the link it was announced on was replaced before the device fetched it/);
+        expect(log).toMatch(/sent \S+\/replaced link\.bin \(200000 bytes\) to Evil: .*\(announced 2 times/);
+        expect(await ls(`${peerDir}/received`)).toEqual(['replaced link.bin']);
+        expect(await check(['sha256sum', `${peerDir}/received/replaced link.bin`]).then(o => o.split(' ')[0]))
+            .toBe(await check(['sha256sum', path]).then(o => o.split(' ')[0]));
+    });
+
+    it('gives up with a clear error when the receiver never fetches the file (30 s), having announced it once: its link stayed', async () => {
+        if (!requireRoot(isRoot()))
+            return;
+        const path = `${peerDir}/kept link.bin`;
+        await check(['sh', '-c', `head -c 1000 /dev/urandom > '${path}'`]);
+        const before = a.serveProc!.output.length;
+        // it reads the announcement and does nothing: the link stays as it is
+        const peer = runPeer([{receive: {ignore: 1}, waitMs: 34000}]);
+        await waitFor('the peer to listen', 20000, async () => evil.current?.output.includes('step 0 receiving') || undefined);
+        const r = await a.cli(['send', 'Evil', path]);
+        const out = await peer;
         expect(r.status).toBe(6);
-        expect(r.stderr).toMatch(/unfetched\.bin: the device did not connect to fetch the file within 30 s/);
-        await peer;
+        expect(r.stderr).toMatch(/kept link\.bin: the device did not connect to fetch the file within 30 s/);
+        expect(out.match(/ignored the announcement of kept link\.bin/g)?.length).toBe(1);
+        expect(a.serveProc!.output.slice(before)).not.toMatch(/kept link\.bin" to Evil again/);
     });
 
     it('refuses shares from a device that is not paired, and ends its link at a line longer than 64 KiB', async () => {

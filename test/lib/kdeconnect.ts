@@ -56,6 +56,9 @@ export class KdePeer {
         return this.daemon?.output ?? '';
     }
 
+    /** How the running daemon ended, when it did without being stopped (its exit status, 128 + a signal): null while it runs. */
+    ended: number | null = null;
+
     static async start(ns: string, name: string, root: string | null = null): Promise<KdePeer> {
         const home = GLib.dir_make_tmp(`ferry-kde-${name}-XXXXXX`) ?? '';
         const peer = new KdePeer(ns, name, home, root);
@@ -70,7 +73,13 @@ export class KdePeer {
     private async startProcesses(): Promise<void> {
         this.bus = new Background(['ip', 'netns', 'exec', this.ns, ...privateBus(`${this.home}/bus`)], this.env);
         await waitFor('kdeconnectd\'s bus', 5000, () => GLib.file_test(`${this.home}/bus`, GLib.FileTest.EXISTS) || undefined);
-        this.daemon = new Background(this.wrap([this.root ? '/usr/bin/kdeconnectd' : KDECONNECTD]), this.env);
+        const daemon = new Background(this.wrap([this.root ? '/usr/bin/kdeconnectd' : KDECONNECTD]), this.env);
+        this.daemon = daemon;
+        this.ended = null;
+        daemon.exited.then(status => {
+            if (this.daemon === daemon)
+                this.ended = status;
+        }).catch(() => undefined);
         await waitFor('kdeconnectd on its bus', 15000, async () => {
             const r = await this.gdbus('-d', 'org.kde.kdeconnect', '-o', '/modules/kdeconnect', '-m', 'org.kde.kdeconnect.daemon.selfId');
             const m = /\('([^']+)',\)/.exec(r.stdout);
@@ -156,7 +165,9 @@ export class KdePeer {
     }
 
     private async stopProcesses(): Promise<void> {
-        await this.daemon?.stop();
+        const daemon = this.daemon;
+        this.daemon = null;
+        await daemon?.stop();
         await this.bus?.stop();
         this.daemon = null;
         this.bus = null;

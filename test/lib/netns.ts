@@ -125,6 +125,12 @@ export class FerryNode {
         return run(this.exec([FERRY, ...args]), this.env);
     }
 
+    /** Calls the engine's Refresh over D-Bus: Ferry announces itself on every network. */
+    async refresh(): Promise<void> {
+        await check(this.exec(['gdbus', 'call', '--session', '--dest', 'org.gnome.Shell.Extensions.Ferry',
+            '--object-path', '/org/gnome/Shell/Extensions/Ferry', '--method', 'org.gnome.Shell.Extensions.Ferry.Refresh']), this.env);
+    }
+
     async json<T>(args: string[]): Promise<T> {
         const r = await this.cli([...args, '--json']);
         if (r.status !== 0)

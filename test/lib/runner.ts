@@ -36,7 +36,9 @@ export function runSpecs(suite: string): void {
     env.configure({
         random: false,
         stopOnSpecFailure: false,
-        specFilter: (spec: {getFullName(): string}) => !filter || spec.getFullName().includes(filter),
+        // a part of the full name, or re:<regular expression>
+        specFilter: (spec: {getFullName(): string}) => !filter ||
+            (filter.startsWith('re:') ? new RegExp(filter.slice(3)).test(spec.getFullName()) : spec.getFullName().includes(filter)),
     });
     env.addReporter({
         specDone(r: SpecResult) {

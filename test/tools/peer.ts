@@ -5,6 +5,7 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import System from 'system';
 import {Engine} from '../../src/core/engine.js';
+import {ShareService} from '../../src/core/share.js';
 import {certificateFromPem} from '../../src/core/identity/certificate.js';
 import {delay, errorMessage, writeAll} from '../../src/net/gio.js';
 import {PayloadServer} from '../../src/net/payload.js';
@@ -25,6 +26,12 @@ interface Step {
     /** Generated and mutated packets, `count` of them, from a seeded generator. */
     fuzz?: {count: number; seed: number; unpair?: boolean};
     waitMs?: number;
+    /**
+     * Receive files from the target for `waitMs`: the first `ignore` announcements are not
+     * fetched, and with `dropLink` the link each ignored one came on is closed, unread from then
+     * on (as kdeconnectd drops a link another replaces); the target links again.
+     */
+    receive?: {ignore: number; dropLink?: boolean};
 }
 
 /** Kills this process with SIGKILL, as a peer that crashes or loses power. */
@@ -233,8 +240,39 @@ async function main(): Promise<number> {
                 server.close();
             }
         }
+        let stopReceiving = () => undefined as void;
+        if (step.receive) {
+            const want = step.receive;
+            let ignored = 0;
+            let share: ShareService | null = null;
+            const off = engine.on('packet', (_d, p) => {
+                const name = (p.body as {filename?: unknown}).filename;
+                if (p.type !== 'kdeconnect.share.request' || typeof name !== 'string' || ignored >= want.ignore)
+                    return;
+                ignored++;
+                print(`ignored the announcement of ${name}${want.dropLink ? ', dropping its link' : ''}`);
+                if (want.dropLink)
+                    device.link?.close('dropped by the scenario');
+                // a share service made now takes the announcements after this one
+                if (ignored >= want.ignore) {
+                    share = new ShareService(engine, {receiveDirectory: `${configDir}/received`});
+                    share.on('log', l => print(`peer: ${l}`));
+                }
+            });
+            if (want.ignore === 0) {
+                share = new ShareService(engine, {receiveDirectory: `${configDir}/received`});
+                share.on('log', l => print(`peer: ${l}`));
+            }
+            print(`step ${i} receiving`);
+            stopReceiving = () => {
+                off();
+                (share as ShareService | null)?.destroy();
+            };
+            outcome = 'received';
+        }
         if (step.waitMs)
             await delay(step.waitMs);
+        stopReceiving();
         print(`step ${i} ${outcome}`);
     }
     print(`link ${device.reachable ? 'up' : 'down'}`);

@@ -1,0 +1,279 @@
+// Sending a batch of files to one device: announce a file, let the device fetch it, wait for
+// its confirmation, then the next.
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+import {Semaphore} from '../lib/semaphore.js';
+import {trace} from '../lib/trace.js';
+import {childCancellable, delay, errorMessage, isCancelled} from '../net/gio.js';
+import {Link} from '../net/link.js';
+import {ACCEPT_TIMEOUT_MS, PayloadError, PayloadHandshakeError, PayloadServer, sendPayload} from '../net/payload.js';
+import {pemToDer} from '../protocol/der.js';
+import {fileShareRequest, isGSConnectCertificate, pauseBeforeNextFileMs} from '../protocol/share.js';
+import {Device} from './device.js';
+import {Engine, EngineError} from './engine.js';
+import {peerCertificateFromPem} from './identity/certificate.js';
+import {Transfer} from './transfer.js';
+
+export interface OutgoingFile {
+    file: Gio.File;
+    path: string;
+    size: number;
+    /** Milliseconds since the epoch. */
+    mtime: number;
+    name: string;
+}
+
+/**
+ * How long a device that linked again gets to fetch a file announced on its old link before the
+ * file is announced on the new one: a device that did read the first announcement connects at
+ * once (kdeconnectd within milliseconds), and a second announcement must not reach one that did.
+ */
+export const REANNOUNCE_GRACE_MS = 3000;
+
+/** How long a device whose links all dropped in a fetch gets to link again. */
+const RELINK_WAIT_MS = 10_000;
+
+/** Announcements of one file at most: the first, and one on each new link after it. */
+const MAX_ANNOUNCEMENTS = 4;
+
+/**
+ * How long the port of a file announced more than once stays bound after the file was fetched:
+ * a late fetch prompted by the announcement that was not used is closed at once there, rather
+ * than reach the server of the next file (which would take the first free port, the same one).
+ */
+const REANNOUNCED_PORT_HELD_MS = ACCEPT_TIMEOUT_MS;
+
+/** What ended a wait for the device's fetch. */
+type Waited = {kind: 'accepted'; tcp: Gio.SocketConnection} | {kind: 'superseded'} | {kind: 'linked'} | {kind: 'timeout'};
+
+export class Sender {
+    /** Ports held after a file announced twice (closed on destroy). */
+    private readonly held = new Set<PayloadServer>();
+
+    constructor(private readonly engine: Engine, private readonly slots: Semaphore,
+        private readonly log: (line: string) => void) {}
+
+    destroy(): void {
+        for (const server of this.held)
+            server.close();
+        this.held.clear();
+    }
+
+    async sendBatch(device: Device, t: Transfer, files: OutgoingFile[]): Promise<void> {
+        const identity = this.engine.identity;
+        const peerCertificate = device.trusted ? peerCertificateFromPem(device.trusted.certificatePem) : null;
+        if (!identity || !peerCertificate)
+            throw new EngineError(`${device.name} is not paired`);
+        const gsconnect = isGSConnectCertificate(pemToDer(device.trusted!.certificatePem));
+        let done = 0;
+        for (const [i, f] of files.entries()) {
+            if (!device.link || device.link.closed)
+                return t.end('failed', `${device.name} disconnected`);
+            t.info.fileIndex = i;
+            t.info.current = f.name;
+            t.update(true);
+            let server: PayloadServer | null = null;
+            try {
+                // on the device's link at the moment of sending: it may have been replaced meanwhile
+                const announce = (link: Link, port: number | null) => link.send(fileShareRequest({filename: f.name, size: f.size,
+                    port, lastModified: f.mtime, numberOfFiles: files.length, totalPayloadSize: t.info.totalBytes}));
+                let how: string;
+                if (f.size === 0 && !gsconnect) {
+                    await announce(device.link, null);
+                    how = 'announced without a payload, as empty files are';
+                } else {
+                    for (let attempt = 1; ; attempt++) {
+                        trace('tx.start', f.name);
+                        const input = await f.file.read_async(GLib.PRIORITY_LOW, t.cancellable);
+                        server = new PayloadServer();
+                        trace('tx.listening', f.name);
+                        const {tcp, announcements, link} = await this.announceAndAccept(device, f.name, server,
+                            l => announce(l, server!.port), t.cancellable);
+                        trace('tx.accepted', f.name);
+                        if (announcements > 1)
+                            this.holdPort(server);
+                        else
+                            server.close();
+                        server = null;
+                        let delivery;
+                        try {
+                            // the next file is announced only once the receiver confirmed this one
+                            delivery = await this.slots.run(() => sendPayload({tcp, input, size: f.size, cancellable: t.cancellable,
+                                certificate: identity.certificate, peerCertificate, waitForClose: !gsconnect, traceKey: f.name,
+                                onProgress: bytes => {
+                                    t.info.bytes = done + bytes;
+                                    t.update();
+                                }}));
+                        } catch (e) {
+                            input.close_async(GLib.PRIORITY_LOW, null, null);
+                            if (!(e instanceof PayloadHandshakeError) || attempt >= MAX_ANNOUNCEMENTS ||
+                                !await this.relinked(device, link, t.cancellable))
+                                throw e;
+                            // kdeconnectd drops a fetch under way, even in its handshake, with the link
+                            // it came from (quirk 18); no byte of the file went out: the device needs it again
+                            this.log(`announcing "${f.name}" to ${device.name} again: it gave up fetching it in the TLS ` +
+                                `handshake (${errorMessage(e)}) as its link was replaced`);
+                            continue;
+                        }
+                        trace('tx.confirmed', f.name);
+                        how = delivery === 'closed' ? 'the device closed the connection after the last byte'
+                            : 'the device acknowledged every byte but kept the connection open';
+                        if (announcements > 1 || attempt > 1)
+                            how += ` (announced ${announcements + attempt - 1} times: its link was replaced before it fetched the file)`;
+                        break;
+                    }
+                    if (i < files.length - 1)
+                        await delay(pauseBeforeNextFileMs(device.protocolVersion, gsconnect, f.size), t.cancellable);
+                }
+                trace('tx.done', f.name);
+                done += f.size;
+                t.info.bytes = done;
+                t.info.delivered = i + 1;
+                this.log(`sent ${f.path} (${f.size} bytes) to ${device.name}: ${how}`);
+            } catch (e) {
+                const cancelled = isCancelled(e) && t.cancellable.is_cancelled();
+                const reason = cancelled ? 'cancelled' : `${f.name}: ${errorMessage(e)}`;
+                this.log(`sending to ${device.name} failed: ${reason}`);
+                return t.end(cancelled ? 'cancelled' : 'failed', reason);
+            } finally {
+                server?.close();
+            }
+        }
+        t.end('done');
+    }
+
+    /**
+     * Announces a file and waits for the device to connect to `server` for it. kdeconnectd 25.04
+     * and later open a new link for every announcement they hear from a linked Ferry and drop
+     * the old one (docs/interop.md, quirk 18): a share request written to the old link in that
+     * moment may never be read. So when the link a file was announced on is replaced or lost
+     * before the device connected, and the device is linked again, it gets REANNOUNCE_GRACE_MS
+     * to fetch the file from the first announcement; only then is the file announced again, on
+     * the new link and the same port. One server accepts one connection: however many
+     * announcements reach the device, it gets the file once.
+     */
+    private async announceAndAccept(device: Device, name: string, server: PayloadServer,
+        announce: (link: Link) => Promise<void>, cancellable: Gio.Cancellable):
+        Promise<{tcp: Gio.SocketConnection; announcements: number; link: Link}> {
+        const accepting = childCancellable(cancellable);
+        const accepted = server.accept(accepting.cancellable, ACCEPT_TIMEOUT_MS * MAX_ANNOUNCEMENTS + REANNOUNCE_GRACE_MS * MAX_ANNOUNCEMENTS)
+            .then(tcp => ({kind: 'accepted' as const, tcp}));
+        // a failed accept is seen by the race below; this keeps it from being reported as unhandled
+        accepted.catch(() => undefined);
+        const notFetched = () => new PayloadError(`the device did not connect to fetch the file within ${ACCEPT_TIMEOUT_MS / 1000} s`);
+        try {
+            let link = device.link;
+            if (!link || link.closed)
+                throw new EngineError(`${device.name} disconnected`);
+            await announce(link);
+            trace('tx.announced', name);
+            for (let announcements = 1; ; announcements++) {
+                const deadline = GLib.get_monotonic_time() / 1000 + ACCEPT_TIMEOUT_MS;
+                const left = () => Math.max(0, deadline - GLib.get_monotonic_time() / 1000);
+                let next: Waited = await this.race(accepted, w => Promise.race([this.superseded(device, link!, w), timeout(left(), w)]), cancellable);
+                if (next.kind === 'accepted')
+                    return {tcp: next.tcp, announcements, link: link!};
+                if (next.kind === 'timeout')
+                    throw notFetched();
+                // the link it was announced on is gone: a new one, then a moment for a fetch already on its way
+                next = await this.race(accepted, w => Promise.race([this.linked(device, w), timeout(left(), w)]), cancellable);
+                if (next.kind === 'accepted')
+                    return {tcp: next.tcp, announcements, link: link!};
+                if (next.kind === 'timeout')
+                    throw notFetched();
+                next = await this.race(accepted, w => timeout(REANNOUNCE_GRACE_MS, w), cancellable);
+                if (next.kind === 'accepted')
+                    return {tcp: next.tcp, announcements, link: link!};
+                link = device.link;
+                if (announcements >= MAX_ANNOUNCEMENTS || !link || link.closed)
+                    throw announcements >= MAX_ANNOUNCEMENTS ? notFetched() : new EngineError(`${device.name} disconnected`);
+                this.log(`announcing "${name}" to ${device.name} again: the link it was announced on was replaced ` +
+                    `before the device fetched it (${REANNOUNCE_GRACE_MS / 1000} s ago)`);
+                await announce(link);
+                trace('tx.reannounced', name);
+            }
+        } finally {
+            accepting.cancellable.cancel();
+            accepting.release();
+        }
+    }
+
+    /** The first of `accepted` and what `wait` makes (given a cancellable it must let go of when done). */
+    private async race<T>(accepted: Promise<{kind: 'accepted'; tcp: Gio.SocketConnection}>,
+        wait: (c: Gio.Cancellable) => Promise<T>, cancellable: Gio.Cancellable): Promise<T | {kind: 'accepted'; tcp: Gio.SocketConnection}> {
+        const {cancellable: c, release} = childCancellable(cancellable);
+        const waited = wait(c);
+        waited.catch(() => undefined);
+        try {
+            return await Promise.race([accepted, waited]);
+        } finally {
+            c.cancel();
+            release();
+        }
+    }
+
+    /**
+     * Whether the device's link `link` was replaced (or is, within REANNOUNCE_GRACE_MS) and the
+     * device has an open link again (within RELINK_WAIT_MS: a device that dropped every link is
+     * told where we are 1.5 s later, and comes back).
+     */
+    private async relinked(device: Device, link: Link, cancellable: Gio.Cancellable): Promise<boolean> {
+        const gone = await this.race(Promise.race([]), w => Promise.race([this.superseded(device, link, w), timeout(REANNOUNCE_GRACE_MS, w)]), cancellable);
+        if (gone.kind !== 'superseded')
+            return false;
+        const back = await this.race(Promise.race([]), w => Promise.race([this.linked(device, w), timeout(RELINK_WAIT_MS, w)]), cancellable);
+        return back.kind === 'linked';
+    }
+
+    /** Resolves when `link` is no longer the device's link (replaced, or closed). */
+    private superseded(device: Device, link: Link, c: Gio.Cancellable): Promise<{kind: 'superseded'}> {
+        return this.until(c, () => link.closed || device.link !== link, [
+            resolve => link.on('closed', resolve),
+            resolve => this.engine.on('linked', d => d === device && resolve()),
+        ]).then(() => ({kind: 'superseded' as const}));
+    }
+
+    /** Resolves when the device has an open link. */
+    private linked(device: Device, c: Gio.Cancellable): Promise<{kind: 'linked'}> {
+        return this.until(c, () => !!device.link && !device.link.closed, [
+            resolve => this.engine.on('linked', d => d === device && resolve()),
+        ]).then(() => ({kind: 'linked' as const}));
+    }
+
+    /** Resolves once `ready()` holds, checked now and at each of the events `watch` connects to. */
+    private until(c: Gio.Cancellable, ready: () => boolean, watch: ((resolve: () => void) => () => void)[]): Promise<void> {
+        return new Promise((resolve, reject) => {
+            const offs: (() => void)[] = [];
+            let cancelId = 0;
+            const finish = (ok: boolean) => {
+                offs.forEach(off => off());
+                if (cancelId)
+                    c.disconnect(cancelId);
+                cancelId = 0;
+                if (ok)
+                    resolve();
+                else
+                    reject(new Error('cancelled'));
+            };
+            if (ready()) {
+                resolve();
+                return;
+            }
+            for (const w of watch)
+                offs.push(w(() => ready() && finish(true)));
+            cancelId = c.connect(() => GLib.idle_add(GLib.PRIORITY_DEFAULT, () => {
+                finish(false);
+                return GLib.SOURCE_REMOVE;
+            }));
+        });
+    }
+
+    private holdPort(server: PayloadServer): void {
+        this.held.add(server);
+        server.refuseFor(REANNOUNCED_PORT_HELD_MS, () => this.held.delete(server));
+    }
+}
+
+function timeout(ms: number, c: Gio.Cancellable): Promise<{kind: 'timeout'}> {
+    return delay(ms, c).then(() => ({kind: 'timeout' as const}));
+}

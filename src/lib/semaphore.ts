@@ -1,0 +1,29 @@
+// At most `limit` jobs at once, started in the order they were given.
+
+export class Semaphore {
+    private readonly waiting: (() => void)[] = [];
+    private active = 0;
+
+    constructor(private readonly limit: number) {}
+
+    /**
+     * Runs `job` once a slot is free. A finished job hands its slot straight to the next waiting
+     * one, so a job given later can never start first (the receiver's batch bookkeeping relies
+     * on a device's files starting in the order they were announced).
+     */
+    async run<T>(job: () => Promise<T>): Promise<T> {
+        if (this.active < this.limit)
+            this.active++;
+        else
+            await new Promise<void>(resolve => this.waiting.push(resolve));
+        try {
+            return await job();
+        } finally {
+            const next = this.waiting.shift();
+            if (next)
+                next();
+            else
+                this.active--;
+        }
+    }
+}

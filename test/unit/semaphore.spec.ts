@@ -1,0 +1,58 @@
+import {Semaphore} from '../../src/lib/semaphore.js';
+import {prng} from '../lib/prng.js';
+
+/** A promise and the function that resolves it. */
+function gate(): {promise: Promise<void>; open: () => void} {
+    let open = () => undefined as void;
+    const promise = new Promise<void>(resolve => {
+        open = resolve;
+    });
+    return {promise, open};
+}
+
+describe('the semaphore a device\'s fetches share', () => {
+    it('runs at most its limit at once and starts jobs in the order given, even one given as a slot is handed on', async () => {
+        const seed = Math.floor(Math.random() * 1e9);
+        const random = prng(seed);
+        const s = new Semaphore(2);
+        const started: number[] = [];
+        const gates: ReturnType<typeof gate>[] = [];
+        let running = 0, most = 0;
+        const jobs: Promise<void>[] = [];
+        const give = (n: number) => {
+            const g = gate();
+            gates[n] = g;
+            jobs.push(s.run(async () => {
+                started.push(n);
+                running++;
+                most = Math.max(most, running);
+                await g.promise;
+                running--;
+            }));
+        };
+        for (let n = 0; n < 5; n++)
+            give(n);
+        // open the jobs in a generated order; a new job is given right after each is opened,
+        // before the slot it frees reaches the next one waiting
+        const order = [...gates.keys()].sort(() => random() - 0.5);
+        let next = 5;
+        for (const n of order) {
+            gates[n].open();
+            give(next++);
+            await new Promise(resolve => setTimeout(resolve, 0));
+        }
+        for (let n = 5; n < next; n++) {
+            gates[n].open();
+            await new Promise(resolve => setTimeout(resolve, 0));
+        }
+        await Promise.all(jobs);
+        expect(most).withContext(`seed ${seed}`).toBe(2);
+        expect(started).withContext(`seed ${seed}`).toEqual([...Array(next).keys()]);
+    });
+
+    it('frees the slot of a job that throws', async () => {
+        const s = new Semaphore(1);
+        await expectAsync(s.run(() => Promise.reject(new Error('no')))).toBeRejectedWithError('no');
+        expect(await s.run(() => Promise.resolve(7))).toBe(7);
+    });
+});
