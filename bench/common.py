@@ -17,6 +17,10 @@ def sh(*args, **kw):
 NS_C, NS_D = TAG + 'c', TAG + 'd'
 
 def netns_up(a=NS_A, b=NS_B, ip_a=IP_A, ip_b=IP_B):
+    # a pair made by an earlier part of the same invocation (the single-file kdeconnectd rows use
+    # the same names as the batches' kdeconnectd pair) is made anew
+    for ns in (a, b):
+        subprocess.run(['ip', 'netns', 'del', ns], capture_output=True)
     sh('ip', 'netns', 'add', a); sh('ip', 'netns', 'add', b)
     sh('ip', 'link', 'add', a + '0', 'netns', a, 'type', 'veth', 'peer', 'name', b + '0', 'netns', b)
     for ns, ip in ((a, ip_a), (b, ip_b)):
