@@ -43,15 +43,6 @@ const MAX_ANNOUNCEMENTS = 4;
  */
 const REANNOUNCED_PORT_HELD_MS = ACCEPT_TIMEOUT_MS;
 
-/** What every file of a batch is sent with. */
-interface PeerSide {
-    identity: {certificate: Gio.TlsCertificate};
-    peerCertificate: Gio.TlsCertificate;
-    gsconnect: boolean;
-    /** The batch's: cancelled by the user, or when a file failed. */
-    cancellable: Gio.Cancellable;
-}
-
 /** What ended a wait for the device's fetch. */
 type Waited = {kind: 'accepted'; tcp: Gio.SocketConnection} | {kind: 'superseded'} | {kind: 'linked'} | {kind: 'timeout'};
 
@@ -68,146 +59,87 @@ export class Sender {
         this.held.clear();
     }
 
-    /**
-     * Sends the files one after another. To a receiver of protocol 8 that is not GSConnect, the
-     * next file is announced as soon as the last one's bytes are written, while its confirmation
-     * is awaited (kdeconnectd's own sender announces the next file right after its last byte, so
-     * every KDE Connect receiver takes that); at most two files are under way. A file counts as
-     * sent only once confirmed, and the batch ends only when every file is.
-     */
     async sendBatch(device: Device, t: Transfer, files: OutgoingFile[]): Promise<void> {
         const identity = this.engine.identity;
         const peerCertificate = device.trusted ? peerCertificateFromPem(device.trusted.certificatePem) : null;
         if (!identity || !peerCertificate)
             throw new EngineError(`${device.name} is not paired`);
         const gsconnect = isGSConnectCertificate(pemToDer(device.trusted!.certificatePem));
-        const overlap = device.protocolVersion >= 8 && !gsconnect;
-        // each file's own: a file that fails cancels the one after it, never the one before
-        const cancellables: {cancellable: Gio.Cancellable; release: () => void}[] = [];
-        let failure: {index: number; file: OutgoingFile; error: unknown} | null = null;
-        const fail = (index: number, file: OutgoingFile, error: unknown) => {
-            if (!failure || index < failure.index)
-                failure = {index, file, error};
-            cancellables.slice(index + 1).forEach(c => c.cancellable.cancel());
-        };
-        let confirmedBytes = 0, writtenBytes = 0;
-        let previous: Promise<void> = Promise.resolve();
-        try {
-            for (const [i, f] of files.entries()) {
-                if (failure)
-                    break;
-                if (!device.link || device.link.closed) {
-                    fail(i, f, new EngineError(`${device.name} disconnected`));
-                    break;
-                }
-                const child = childCancellable(t.cancellable);
-                let released = false;
-                const own = {cancellable: child.cancellable, release: () => {
-                    if (!released)
-                        child.release();
-                    released = true;
-                }};
-                cancellables.push(own);
-                const peer: PeerSide = {identity, peerCertificate, gsconnect, cancellable: own.cancellable};
-                t.info.fileIndex = i;
-                t.info.current = f.name;
-                t.update(true);
-                let lastByte = () => undefined as void;
-                const written = new Promise<void>(resolve => {
-                    lastByte = resolve;
-                });
-                const base = writtenBytes;
-                const settled = this.sendFile(device, t, f, files.length, peer, bytes => {
-                    t.info.bytes = base + bytes;
-                    t.update();
-                }, () => {
-                    writtenBytes += f.size;
-                    lastByte();
-                }).then(how => {
-                    trace('tx.done', f.name);
-                    confirmedBytes += f.size;
-                    t.info.delivered++;
-                    this.log(`sent ${f.path} (${f.size} bytes) to ${device.name}: ${how}`);
-                }, (error: unknown) => fail(i, f, error)).finally(() => own.release());
-                if (overlap) {
-                    await Promise.race([written, settled]);
-                    // the file before this one must be confirmed before the next is announced
-                    await previous;
-                    previous = settled;
-                } else {
-                    await settled;
-                    if (!failure && f.size > 0 && i < files.length - 1)
-                        await delay(pauseBeforeNextFileMs(device.protocolVersion, gsconnect, f.size), t.cancellable)
-                            .catch(() => undefined);
-                }
-            }
-            await previous;
-        } finally {
-            cancellables.forEach(c => c.release());
-        }
-        if (failure) {
-            const {file, error} = failure as {index: number; file: OutgoingFile; error: unknown};
-            const cancelled = isCancelled(error) && t.cancellable.is_cancelled();
-            const reason = cancelled ? 'cancelled' : `${file.name}: ${errorMessage(error)}`;
-            this.log(`sending to ${device.name} failed: ${reason}`);
-            t.info.bytes = confirmedBytes;
-            return t.end(cancelled ? 'cancelled' : 'failed', reason);
-        }
-        t.info.bytes = confirmedBytes;
-        t.end('done');
-    }
-
-    /** Announces one file, lets the device fetch it and waits for its confirmation; resolves with how it was confirmed. */
-    private async sendFile(device: Device, t: Transfer, f: OutgoingFile, count: number, peer: PeerSide,
-        onProgress: (bytes: number) => void, onLastByte: () => void): Promise<string> {
-        // on the device's link at the moment of sending: it may have been replaced meanwhile
-        const announce = (link: Link, port: number | null) => link.send(fileShareRequest({filename: f.name, size: f.size,
-            port, lastModified: f.mtime, numberOfFiles: count, totalPayloadSize: t.info.totalBytes}));
-        if (f.size === 0 && !peer.gsconnect) {
-            await announce(device.link!, null);
-            onLastByte();
-            return 'announced without a payload, as empty files are';
-        }
-        for (let attempt = 1; ; attempt++) {
-            trace('tx.start', f.name);
-            const input = await f.file.read_async(GLib.PRIORITY_LOW, peer.cancellable);
-            let server: PayloadServer | null = new PayloadServer();
+        let done = 0;
+        for (const [i, f] of files.entries()) {
+            if (!device.link || device.link.closed)
+                return t.end('failed', `${device.name} disconnected`);
+            t.info.fileIndex = i;
+            t.info.current = f.name;
+            t.update(true);
+            let server: PayloadServer | null = null;
             try {
-                trace('tx.listening', f.name);
-                const {tcp, announcements, link} = await this.announceAndAccept(device, f.name, server,
-                    l => announce(l, server!.port), peer.cancellable);
-                trace('tx.accepted', f.name);
-                if (announcements > 1)
-                    this.holdPort(server);
-                else
-                    server.close();
-                server = null;
-                let delivery;
-                try {
-                    delivery = await this.slots.run(() => sendPayload({tcp, input, size: f.size, cancellable: peer.cancellable,
-                        certificate: peer.identity.certificate, peerCertificate: peer.peerCertificate,
-                        waitForClose: !peer.gsconnect, traceKey: f.name, onProgress, onLastByte}));
-                } catch (e) {
-                    input.close_async(GLib.PRIORITY_LOW, null, null);
-                    if (!(e instanceof PayloadHandshakeError) || attempt >= MAX_ANNOUNCEMENTS ||
-                        !await this.relinked(device, link, peer.cancellable))
-                        throw e;
-                    // kdeconnectd drops a fetch under way, even in its handshake, with the link
-                    // it came from (quirk 18); no byte of the file went out: the device needs it again
-                    this.log(`announcing "${f.name}" to ${device.name} again: it gave up fetching it in the TLS ` +
-                        `handshake (${errorMessage(e)}) as its link was replaced`);
-                    continue;
+                // on the device's link at the moment of sending: it may have been replaced meanwhile
+                const announce = (link: Link, port: number | null) => link.send(fileShareRequest({filename: f.name, size: f.size,
+                    port, lastModified: f.mtime, numberOfFiles: files.length, totalPayloadSize: t.info.totalBytes}));
+                let how: string;
+                if (f.size === 0 && !gsconnect) {
+                    await announce(device.link, null);
+                    how = 'announced without a payload, as empty files are';
+                } else {
+                    for (let attempt = 1; ; attempt++) {
+                        trace('tx.start', f.name);
+                        const input = await f.file.read_async(GLib.PRIORITY_LOW, t.cancellable);
+                        server = new PayloadServer();
+                        trace('tx.listening', f.name);
+                        const {tcp, announcements, link} = await this.announceAndAccept(device, f.name, server,
+                            l => announce(l, server!.port), t.cancellable);
+                        trace('tx.accepted', f.name);
+                        if (announcements > 1)
+                            this.holdPort(server);
+                        else
+                            server.close();
+                        server = null;
+                        let delivery;
+                        try {
+                            // the next file is announced only once the receiver confirmed this one
+                            delivery = await this.slots.run(() => sendPayload({tcp, input, size: f.size, cancellable: t.cancellable,
+                                certificate: identity.certificate, peerCertificate, waitForClose: !gsconnect, traceKey: f.name,
+                                onProgress: bytes => {
+                                    t.info.bytes = done + bytes;
+                                    t.update();
+                                }}));
+                        } catch (e) {
+                            input.close_async(GLib.PRIORITY_LOW, null, null);
+                            if (!(e instanceof PayloadHandshakeError) || attempt >= MAX_ANNOUNCEMENTS ||
+                                !await this.relinked(device, link, t.cancellable))
+                                throw e;
+                            // kdeconnectd drops a fetch under way, even in its handshake, with the link
+                            // it came from (quirk 18); no byte of the file went out: the device needs it again
+                            this.log(`announcing "${f.name}" to ${device.name} again: it gave up fetching it in the TLS ` +
+                                `handshake (${errorMessage(e)}) as its link was replaced`);
+                            continue;
+                        }
+                        trace('tx.confirmed', f.name);
+                        how = delivery === 'closed' ? 'the device closed the connection after the last byte'
+                            : 'the device acknowledged every byte but kept the connection open';
+                        if (announcements > 1 || attempt > 1)
+                            how += ` (announced ${announcements + attempt - 1} times: its link was replaced before it fetched the file)`;
+                        break;
+                    }
+                    if (i < files.length - 1)
+                        await delay(pauseBeforeNextFileMs(device.protocolVersion, gsconnect, f.size), t.cancellable);
                 }
-                trace('tx.confirmed', f.name);
-                let how = delivery === 'closed' ? 'the device closed the connection after the last byte'
-                    : 'the device acknowledged every byte but kept the connection open';
-                if (announcements > 1 || attempt > 1)
-                    how += ` (announced ${announcements + attempt - 1} times: its link was replaced before it fetched the file)`;
-                return how;
+                trace('tx.done', f.name);
+                done += f.size;
+                t.info.bytes = done;
+                t.info.delivered = i + 1;
+                this.log(`sent ${f.path} (${f.size} bytes) to ${device.name}: ${how}`);
+            } catch (e) {
+                const cancelled = isCancelled(e) && t.cancellable.is_cancelled();
+                const reason = cancelled ? 'cancelled' : `${f.name}: ${errorMessage(e)}`;
+                this.log(`sending to ${device.name} failed: ${reason}`);
+                return t.end(cancelled ? 'cancelled' : 'failed', reason);
             } finally {
                 server?.close();
             }
         }
+        t.end('done');
     }
 
     /**

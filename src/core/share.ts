@@ -45,7 +45,7 @@ export type ShareEvents = {
 /**
  * Files of one device fetched at once. A sender that announces the next file before the last
  * one's payload connection is closed (kdeconnectd does, right after its last byte) has it set up
- * meanwhile; Ferry's own sender does the same (to protocol 8 receivers other than GSConnect).
+ * meanwhile; Ferry's own sender announces a file only once the last one is confirmed.
  */
 const FETCHES_PER_DEVICE = 2;
 

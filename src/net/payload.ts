@@ -251,8 +251,6 @@ export async function sendPayload(o: PayloadPeer & {
     waitForClose?: boolean;
     /** The file's name in benchmark traces. */
     traceKey?: string;
-    /** Called once every byte is written and the stream ended, before the receiver's confirmation. */
-    onLastByte?: () => void;
 }): Promise<Delivery> {
     const key = o.traceKey ?? '';
     const pin: PinPolicy = {expected: o.peerCertificate};
@@ -276,7 +274,6 @@ export async function sendPayload(o: PayloadPeer & {
         if (sent !== o.size)
             throw new PayloadError(`the file changed while it was sent (${sent} bytes instead of ${o.size})`);
         trace('tx.lastByte', key);
-        o.onLastByte?.();
         return await confirmDelivery(tls, o.tcp, o.cancellable, o.waitForClose === false ? 0 : CONFIRM_GRACE_MS);
     } finally {
         await closeStream(tls, GLib.PRIORITY_LOW);
