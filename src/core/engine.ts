@@ -70,13 +70,6 @@ export class EngineError extends Error {
     override name = 'EngineError';
 }
 
-/**
- * How long a replaced link is still read. kdeconnectd opens a new link for each announcement of
- * ours it hears (docs/interop.md, quirk 18) and may have written a packet to the old one just
- * before; it closes the old one itself soon after.
- */
-const RETIRED_LINK_MS = 2000;
-
 const INCOMING_CAPABILITIES = [PACKET_SHARE_REQUEST, PACKET_SHARE_UPDATE];
 const OUTGOING_CAPABILITIES = [PACKET_SHARE_REQUEST];
 
@@ -299,8 +292,6 @@ export class Engine extends Emitter<EngineEvents> {
         this.listener = null;
         for (const device of this.devices.values())
             device.link?.close('the engine stopped');
-        for (const link of [...this.retiring])
-            link.close('the engine stopped');
     }
 
     stop(): void {
@@ -316,8 +307,6 @@ export class Engine extends Emitter<EngineEvents> {
     }
 
     private refreshTimer = 0;
-    /** Links replaced by newer ones, still read until RETIRED_LINK_MS is over. */
-    private readonly retiring = new Set<Link>();
     private networkCheckTimer = 0;
     private networkSignature = '';
 
@@ -484,11 +473,8 @@ export class Engine extends Emitter<EngineEvents> {
         device.link = link;
         device.discoveredBy = this.discovery?.sourceOf(id, link.remoteAddress) ?? '';
         device.update(link.identity, link);
-        if (old && old !== link) {
-            this.retiring.add(old);
-            old.on('closed', () => this.retiring.delete(old));
-            old.retire('replaced by a new connection', RETIRED_LINK_MS);
-        }
+        if (old && old !== link)
+            old.close('replaced by a new connection');
         const dev = device;
         link.setPacketLimit(packetLimit(dev));
         link.on('packet', packet => this.onPacket(dev, link, packet));
@@ -497,17 +483,6 @@ export class Engine extends Emitter<EngineEvents> {
             if (dev.link !== link)
                 return;
             dev.link = null;
-            // kdeconnectd 25.04 at times closes the newer of two links and keeps the older one
-            // (quirk 18): the older is still being read here, and takes over again
-            const older = [...this.retiring].filter(l => l.deviceId === dev.id && !l.closed).pop();
-            if (older) {
-                this.retiring.delete(older);
-                older.reinstate();
-                dev.link = older;
-                this.emit('log', `${dev.name}: the link that replaced another closed${reason ? ` (${reason})` : ''}; the older one is used again`);
-                this.emit('linked', dev);
-                return;
-            }
             if (dev.pairing.state === 'requested' || dev.pairing.state === 'requestedByPeer') {
                 dev.clearPairTimer();
                 dev.pairing.timeout();

@@ -24,8 +24,6 @@ export class Link extends Emitter<LinkEvents> {
     private writeChain: Promise<void> = Promise.resolve();
     private queuedBytes = 0;
     private closedReason: string | null | undefined = undefined;
-    /** The timer that closes a replaced link (0: none). */
-    private retireTimer = 0;
 
     constructor(
         readonly connection: Gio.TlsConnection,
@@ -119,38 +117,9 @@ export class Link extends Emitter<LinkEvents> {
         return next;
     }
 
-    /**
-     * Ends a link that another one replaced, `ms` from now: until then packets still in flight on
-     * it are read and delivered (a peer that opened the new link may have written a share request
-     * to this one just before), and nothing more is sent on it. A peer closing it first ends it then.
-     */
-    retire(reason: string, ms: number): void {
-        if (this.closed || this.retireTimer)
-            return;
-        this.retireTimer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, ms, () => {
-            this.retireTimer = 0;
-            this.close(reason);
-            return GLib.SOURCE_REMOVE;
-        });
-    }
-
-    /** Takes a retired link back into use (the peer closed the link that replaced it). */
-    reinstate(): void {
-        if (this.retireTimer)
-            GLib.source_remove(this.retireTimer);
-        this.retireTimer = 0;
-    }
-
-    get retired(): boolean {
-        return this.retireTimer !== 0;
-    }
-
     close(reason: string | null = null): void {
         if (this.closed)
             return;
-        if (this.retireTimer)
-            GLib.source_remove(this.retireTimer);
-        this.retireTimer = 0;
         this.closedReason = reason;
         this.cancellable.cancel();
         closeStream(this.connection, GLib.PRIORITY_DEFAULT).catch(() => undefined);

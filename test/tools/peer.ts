@@ -206,7 +206,12 @@ async function main(): Promise<number> {
     }
     const targetPem = device.trusted?.certificatePem ?? device.link!.peerCertificate.certificate_pem ?? '';
     for (const [i, step] of steps.entries()) {
-        const link = device.link!;
+        // a link the target closed meanwhile (it refuses an unpaired peer, two links settling) comes back
+        for (let waited = 0; !device.link && waited < 100; waited++)
+            await delay(100);
+        const link = device.link;
+        if (!link)
+            throw new Error(`no link to the target at step ${i}`);
         let server: PayloadServer | null = null;
         let line = step.raw;
         if (step.packet) {
