@@ -140,9 +140,9 @@ function describeKind(kind: PeerKind): void {
                 `${again} files announced again, ${reinstated} older links used again`;
             if (kde.ended !== null && kind.version[0] >= 25) {
                 // kdeconnectd 25.04 now and then dies of a segmentation fault as a link replaces
-                // another under a transfer (quirk 18; 26.08 did too, against the Ferry that closed a
-                // replaced link at once; 22.12 never did): Ferry must fail the batch at the file it
-                // could not deliver and claim nothing more
+                // another under a transfer (quirk 18; 26.08 did once too, against the Ferry before
+                // this fix; 22.12 never did): Ferry must fail the batch at the file it could not
+                // deliver and claim nothing more
                 print(`# ${summary}: kdeconnectd ended (status ${kde.ended}) after ${reported.length} files`);
                 expect(kde.ended).withContext(context).toBe(128 + 11);
                 expect(r.status).withContext(context).toBe(6);
