@@ -6,6 +6,7 @@ import {Emitter} from '../lib/emitter.js';
 import {DiscoveryLayer} from '../net/discoveryLayer.js';
 import {errorMessage, promisifyGio} from '../net/gio.js';
 import {Link} from '../net/link.js';
+import {keepsOlderLink} from '../protocol/linkChoice.js';
 import {LinkContext, LinkError, acceptIncomingLink, openOutgoingLink} from '../net/linkSetup.js';
 import {LinkListener} from '../net/listener.js';
 import {interfaceBroadcasts} from '../net/interfaces.js';
@@ -70,6 +71,14 @@ export class EngineError extends Error {
     override name = 'EngineError';
 }
 
+/**
+ * How long a replaced link stays open for the peer to close it. kdeconnectd (22.12, 25.04, 26.08)
+ * opens a new link for each announcement of ours it hears and closes the old socket itself once
+ * the new one is set up (docs/interop.md, quirk 18); when we closed the old one first, the close
+ * could reach it before its own switch, and it died of a segmentation fault under a transfer.
+ */
+const RETIRED_LINK_MS = 5000;
+
 const INCOMING_CAPABILITIES = [PACKET_SHARE_REQUEST, PACKET_SHARE_UPDATE];
 const OUTGOING_CAPABILITIES = [PACKET_SHARE_REQUEST];
 
@@ -123,6 +132,11 @@ export class Engine extends Emitter<EngineEvents> {
             incomingCapabilities: INCOMING_CAPABILITIES,
             outgoingCapabilities: OUTGOING_CAPABILITIES,
         };
+    }
+
+    /** What we announce: our identity and the port we accept links on. */
+    private ownIdentityPacket(): Packet {
+        return makeIdentityPacket(this.ownIdentity(), {tcpPort: this.tcpPort});
     }
 
     private preparing: Promise<void> | null = null;
@@ -242,7 +256,7 @@ export class Engine extends Emitter<EngineEvents> {
             this.listener.start(conn => this.onIncoming(ctx, conn));
             this.discovery = new DiscoveryLayer({
                 ownId: () => this.identity?.deviceId ?? '',
-                identityPacket: () => this.identity ? makeIdentityPacket(this.ownIdentity(), {tcpPort: this.tcpPort}) : null,
+                identityPacket: () => this.identity ? this.ownIdentityPacket() : null,
                 mdnsSelf: () => this.identity ? {...this.ownIdentity(), port: UDP_PORT} : null,
                 mdns: (this.options.mdns ?? true) && this.settings.mdns !== false,
             });
@@ -292,6 +306,8 @@ export class Engine extends Emitter<EngineEvents> {
         this.listener = null;
         for (const device of this.devices.values())
             device.link?.close('the engine stopped');
+        for (const link of [...this.retiring])
+            link.close('the engine stopped');
     }
 
     stop(): void {
@@ -307,6 +323,8 @@ export class Engine extends Emitter<EngineEvents> {
     }
 
     private refreshTimer = 0;
+    /** Links replaced by newer ones, open until their peer closes them or RETIRED_LINK_MS ends. */
+    private readonly retiring = new Set<Link>();
     private networkCheckTimer = 0;
     private networkSignature = '';
 
@@ -341,13 +359,13 @@ export class Engine extends Emitter<EngineEvents> {
         this.reminders.set(device.id, GLib.timeout_add(GLib.PRIORITY_DEFAULT, 1500, () => {
             this.reminders.delete(device.id);
             if (!device.link && this.discovery && this.identity)
-                this.discovery.unicast(makeIdentityPacket(this.ownIdentity(), {tcpPort: this.tcpPort}), address);
+                this.discovery.unicast(this.ownIdentityPacket(), address);
             return GLib.SOURCE_REMOVE;
         }));
     }
 
     /** A refresh soon, once for any number of calls. */
-    private scheduleRefresh(ms = 1500): void {
+    private scheduleRefresh(ms: number): void {
         if (this.refreshTimer || this.state !== 'running')
             return;
         this.refreshTimer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, ms, () => {
@@ -361,7 +379,7 @@ export class Engine extends Emitter<EngineEvents> {
     refresh(): void {
         if (!this.discovery || !this.identity)
             return;
-        const packet = makeIdentityPacket(this.ownIdentity(), {tcpPort: this.tcpPort});
+        const packet = this.ownIdentityPacket();
         this.discovery.announce(packet, this.addressBook.addresses).catch(e => this.emit('log', `announce failed: ${errorMessage(e)}`));
     }
 
@@ -427,7 +445,7 @@ export class Engine extends Emitter<EngineEvents> {
                 this.linkFailed(e);
                 // let the peer connect to us instead (it may not reach our port, but we reach its UDP)
                 if (!(e instanceof LinkError && e.kind === 'certificate') && this.discovery && this.identity)
-                    this.discovery.unicast(makeIdentityPacket(this.ownIdentity(), {tcpPort: this.tcpPort}), address);
+                    this.discovery.unicast(this.ownIdentityPacket(), address);
             });
     }
 
@@ -469,20 +487,68 @@ export class Engine extends Emitter<EngineEvents> {
             device = new Device(id, null, link.identity);
             this.devices.set(id, device);
         }
-        const old = device.link;
-        device.link = link;
-        device.discoveredBy = this.discovery?.sourceOf(id, link.remoteAddress) ?? '';
-        device.update(link.identity, link);
-        if (old && old !== link)
-            old.close('replaced by a new connection');
         const dev = device;
+        this.watchLink(dev, link);
+        const old = dev.link;
+        if (old && keepsOlderLink(old, link, this.identity?.deviceId ?? '', id)) {
+            // a dual connect: the peer keeps the older link too (both ends decide alike)
+            this.retireLink(dev, link, 'the device connected to us at the same time');
+            link.start();
+            return;
+        }
+        // the new link first: closing the old one then is no disconnection
+        dev.link = link;
+        if (old)
+            this.retireLink(dev, old, 'replaced by a new connection');
+        dev.discoveredBy = this.discovery?.sourceOf(id, link.remoteAddress) ?? '';
+        dev.update(link.identity, link);
+        link.start();
+        this.emit('log', `connected ${dev.name} (${id}) protocol ${link.protocolVersion} ` +
+            `${link.outgoing ? 'outgoing' : 'incoming'} ${dev.paired ? 'paired' : 'unpaired'} (found by ${dev.discoveredBy})`);
+        this.emit('deviceChanged', dev.info());
+        this.emit('linked', dev);
+    }
+
+    /**
+     * Keeps `link` open for its peer to close (RETIRED_LINK_MS at most), reading what comes. One
+     * retired link per device, and none for an unpaired one: a device opening links in a loop
+     * must not hold a descriptor for each.
+     */
+    private retireLink(dev: Device, link: Link, reason: string): void {
+        for (const other of [...this.retiring]) {
+            if (other.deviceId === dev.id)
+                other.close(reason);
+        }
+        if (!dev.paired) {
+            link.close(reason);
+            return;
+        }
+        this.retiring.add(link);
+        link.retire(reason, RETIRED_LINK_MS);
+    }
+
+    /** Packets from every link of the device are handled, the retired ones' too. */
+    private watchLink(dev: Device, link: Link): void {
         link.setPacketLimit(packetLimit(dev));
         link.on('packet', packet => this.onPacket(dev, link, packet));
         link.on('malformed', err => this.peerLog(dev, 'malformed', `${dev.name}: ignored a malformed packet: ${err.message}`));
         link.on('closed', reason => {
+            this.retiring.delete(link);
             if (dev.link !== link)
                 return;
             dev.link = null;
+            // the peer closed the link that replaced another and kept the older one (kdeconnectd
+            // keeps the newer one on its side of a dual connect): take that one back
+            const older = [...this.retiring].find(l => l.deviceId === dev.id && !l.closed);
+            if (older) {
+                this.retiring.delete(older);
+                older.reinstate();
+                dev.link = older;
+                dev.update(older.identity, older);
+                this.emit('log', `${dev.name}: the newer link closed${reason ? ` (${reason})` : ''}; the older one is used again`);
+                this.emit('linked', dev);
+                return;
+            }
             if (dev.pairing.state === 'requested' || dev.pairing.state === 'requestedByPeer') {
                 dev.clearPairTimer();
                 dev.pairing.timeout();
@@ -501,11 +567,6 @@ export class Engine extends Emitter<EngineEvents> {
                 this.emit('deviceChanged', dev.info());
             }
         });
-        link.start();
-        this.emit('log', `connected ${device.name} (${id}) protocol ${link.protocolVersion} ` +
-            `${link.outgoing ? 'outgoing' : 'incoming'} ${device.paired ? 'paired' : 'unpaired'} (found by ${device.discoveredBy})`);
-        this.emit('deviceChanged', device.info());
-        this.emit('linked', device);
     }
 
     private onPacket(device: Device, link: Link, packet: Packet): void {

@@ -24,6 +24,10 @@ export class Link extends Emitter<LinkEvents> {
     private writeChain: Promise<void> = Promise.resolve();
     private queuedBytes = 0;
     private closedReason: string | null | undefined = undefined;
+    /** The timer that closes a replaced link (0: none). */
+    private retireTimer = 0;
+    /** When the link was set up (monotonic, ms). */
+    readonly sinceMs = GLib.get_monotonic_time() / 1000;
 
     constructor(
         readonly connection: Gio.TlsConnection,
@@ -117,9 +121,34 @@ export class Link extends Emitter<LinkEvents> {
         return next;
     }
 
+    /**
+     * Ends a link that another one replaced, `ms` from now, unless the peer closes it first:
+     * until then packets still in flight on it are read and delivered. Nothing sends on it any
+     * more (the device's link is the new one).
+     */
+    retire(reason: string, ms: number): void {
+        if (this.closed || this.retireTimer)
+            return;
+        this.retireTimer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, ms, () => {
+            this.retireTimer = 0;
+            this.close(reason);
+            return GLib.SOURCE_REMOVE;
+        });
+    }
+
+    /** Takes a retired link back into use (the link that replaced it closed first). */
+    reinstate(): void {
+        if (this.retireTimer)
+            GLib.source_remove(this.retireTimer);
+        this.retireTimer = 0;
+    }
+
     close(reason: string | null = null): void {
         if (this.closed)
             return;
+        if (this.retireTimer)
+            GLib.source_remove(this.retireTimer);
+        this.retireTimer = 0;
         this.closedReason = reason;
         this.cancellable.cancel();
         closeStream(this.connection, GLib.PRIORITY_DEFAULT).catch(() => undefined);
