@@ -38,7 +38,10 @@ export function waitDevice(node: FerryNode, name: string, what: string, ms: numb
 
 export async function pairBoth(a: FerryNode, b: FerryNode): Promise<{keyA: string; keyB: string; pendingKey: string}> {
     const requesting = a.cli(['pair', b.name]);
-    const pending = await waitDevice(b, a.name, 'asking to pair', 10000, d => d.pairState === 'requestedByPeer');
+    const pending = await waitDevice(b, a.name, 'asking to pair', 10000, d => d.pairState === 'requestedByPeer').catch(e => {
+        const tail = (n: FerryNode) => n.serveProc?.output.split('\n').slice(-15).join('\n');
+        throw new Error(`${e}\n${a.name}:\n${tail(a)}\n${b.name}:\n${tail(b)}`);
+    });
     const accepted = await b.cli(['pair', a.name]);
     const requested = await requesting;
     if (accepted.status !== 0 || requested.status !== 0)
