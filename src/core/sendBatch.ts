@@ -43,9 +43,6 @@ const MAX_ANNOUNCEMENTS = 4;
  */
 const REANNOUNCED_PORT_HELD_MS = ACCEPT_TIMEOUT_MS;
 
-/** What ended a wait for the device's fetch. */
-type Waited = {kind: 'accepted'; tcp: Gio.SocketConnection} | {kind: 'superseded'} | {kind: 'linked'} | {kind: 'timeout'};
-
 export class Sender {
     /** Ports held after a file announced twice (closed on destroy). */
     private readonly held = new Set<PayloadServer>();
@@ -170,20 +167,20 @@ export class Sender {
             for (let announcements = 1; ; announcements++) {
                 const deadline = GLib.get_monotonic_time() / 1000 + ACCEPT_TIMEOUT_MS;
                 const left = () => Math.max(0, deadline - GLib.get_monotonic_time() / 1000);
-                let next: Waited = await this.race(accepted, w => Promise.race([this.superseded(device, link!, w), timeout(left(), w)]), cancellable);
-                if (next.kind === 'accepted')
-                    return {tcp: next.tcp, announcements, link: link!};
-                if (next.kind === 'timeout')
-                    throw notFetched();
-                // the link it was announced on is gone: a new one, then a moment for a fetch already on its way
-                next = await this.race(accepted, w => Promise.race([this.linked(device, w), timeout(left(), w)]), cancellable);
-                if (next.kind === 'accepted')
-                    return {tcp: next.tcp, announcements, link: link!};
-                if (next.kind === 'timeout')
-                    throw notFetched();
-                next = await this.race(accepted, w => timeout(REANNOUNCE_GRACE_MS, w), cancellable);
-                if (next.kind === 'accepted')
-                    return {tcp: next.tcp, announcements, link: link!};
+                const announcedOn = link;
+                // the link it was announced on gone, a new one, then a moment for a fetch already on its way
+                const stages = [
+                    (w: Gio.Cancellable) => Promise.race([this.superseded(device, announcedOn, w), timeout(left(), w)]),
+                    (w: Gio.Cancellable) => Promise.race([this.linked(device, w), timeout(left(), w)]),
+                    (w: Gio.Cancellable) => delay(REANNOUNCE_GRACE_MS, w).then(() => ({kind: 'grace' as const})),
+                ];
+                for (const stage of stages) {
+                    const next = await first(cancellable, () => accepted, stage);
+                    if (next.kind === 'accepted')
+                        return {tcp: next.tcp, announcements, link: announcedOn};
+                    if (next.kind === 'timeout')
+                        throw notFetched();
+                }
                 link = device.link;
                 if (announcements >= MAX_ANNOUNCEMENTS || !link || link.closed)
                     throw announcements >= MAX_ANNOUNCEMENTS ? notFetched() : new EngineError(`${device.name} disconnected`);
@@ -198,30 +195,16 @@ export class Sender {
         }
     }
 
-    /** The first of `accepted` and what `wait` makes (given a cancellable it must let go of when done). */
-    private async race<T>(accepted: Promise<{kind: 'accepted'; tcp: Gio.SocketConnection}>,
-        wait: (c: Gio.Cancellable) => Promise<T>, cancellable: Gio.Cancellable): Promise<T | {kind: 'accepted'; tcp: Gio.SocketConnection}> {
-        const {cancellable: c, release} = childCancellable(cancellable);
-        const waited = wait(c);
-        waited.catch(() => undefined);
-        try {
-            return await Promise.race([accepted, waited]);
-        } finally {
-            c.cancel();
-            release();
-        }
-    }
-
     /**
      * Whether the device's link `link` was replaced (or is, within REANNOUNCE_GRACE_MS) and the
      * device has an open link again (within RELINK_WAIT_MS: a device that dropped every link is
      * told where we are 1.5 s later, and comes back).
      */
     private async relinked(device: Device, link: Link, cancellable: Gio.Cancellable): Promise<boolean> {
-        const gone = await this.race(Promise.race([]), w => Promise.race([this.superseded(device, link, w), timeout(REANNOUNCE_GRACE_MS, w)]), cancellable);
+        const gone = await first(cancellable, w => this.superseded(device, link, w), w => timeout(REANNOUNCE_GRACE_MS, w));
         if (gone.kind !== 'superseded')
             return false;
-        const back = await this.race(Promise.race([]), w => Promise.race([this.linked(device, w), timeout(RELINK_WAIT_MS, w)]), cancellable);
+        const back = await first(cancellable, w => this.linked(device, w), w => timeout(RELINK_WAIT_MS, w));
         return back.kind === 'linked';
     }
 
@@ -271,6 +254,23 @@ export class Sender {
     private holdPort(server: PayloadServer): void {
         this.held.add(server);
         server.refuseFor(REANNOUNCED_PORT_HELD_MS, () => this.held.delete(server));
+    }
+}
+
+/**
+ * The first to settle of what each of `waits` makes; they share one cancellable, cancelled once
+ * one has settled, so the others let go of their timers and signals.
+ */
+async function first<W extends ((c: Gio.Cancellable) => Promise<unknown>)[]>(cancellable: Gio.Cancellable, ...waits: W):
+    Promise<Awaited<ReturnType<W[number]>>> {
+    const {cancellable: c, release} = childCancellable(cancellable);
+    const all = waits.map(w => w(c));
+    all.forEach(p => p.catch(() => undefined));
+    try {
+        return await Promise.race(all) as Awaited<ReturnType<W[number]>>;
+    } finally {
+        c.cancel();
+        release();
     }
 }
 
