@@ -6,7 +6,6 @@ import {Emitter} from '../lib/emitter.js';
 import {DiscoveryLayer} from '../net/discoveryLayer.js';
 import {errorMessage, promisifyGio} from '../net/gio.js';
 import {Link} from '../net/link.js';
-import {keepsOlderLink} from '../protocol/linkChoice.js';
 import {LinkContext, LinkError, acceptIncomingLink, openOutgoingLink} from '../net/linkSetup.js';
 import {LinkListener} from '../net/listener.js';
 import {interfaceBroadcasts} from '../net/interfaces.js';
@@ -17,10 +16,11 @@ import {
 import {sanitizeDeviceName} from '../protocol/names.js';
 import {Packet, makePacket} from '../protocol/packet.js';
 import {IntervalLimiter, LogThrottle} from '../protocol/rateLimit.js';
-import {Device, DeviceInfo, packetLimit} from './device.js';
+import {Device, DeviceInfo} from './device.js';
 import {AddressBook, lookUp} from './addressBook.js';
 import {matchDevice} from './match.js';
 import {Pairing} from './pairing.js';
+import {DeviceLinkHooks, DeviceLinks} from './deviceLinks.js';
 import {peerCertificateFromPem} from './identity/certificate.js';
 import {FerrySettings, FerryStore, TrustStore} from './identity/ferryStore.js';
 import {GSCONNECT_BUS_NAME, GSConnectStore} from './identity/gsconnectStore.js';
@@ -71,14 +71,6 @@ export class EngineError extends Error {
     override name = 'EngineError';
 }
 
-/**
- * How long a replaced link stays open for the peer to close it. kdeconnectd (22.12, 25.04, 26.08)
- * opens a new link for each announcement of ours it hears and closes the old socket itself once
- * the new one is set up (docs/interop.md, quirk 18); when we closed the old one first, the close
- * could reach it before its own switch, and it died of a segmentation fault under a transfer.
- */
-const RETIRED_LINK_MS = 5000;
-
 const INCOMING_CAPABILITIES = [PACKET_SHARE_REQUEST, PACKET_SHARE_UPDATE];
 const OUTGOING_CAPABILITIES = [PACKET_SHARE_REQUEST];
 
@@ -104,6 +96,7 @@ export class Engine extends Emitter<EngineEvents> {
     private networkChangedId = 0;
     private readonly protocolVersion: number;
     private readonly addressBook = new AddressBook(line => this.emit('log', line), this.cancellable);
+    private readonly links = new DeviceLinks(this.linkHooks());
 
     constructor(readonly options: EngineOptions) {
         super();
@@ -306,8 +299,7 @@ export class Engine extends Emitter<EngineEvents> {
         this.listener = null;
         for (const device of this.devices.values())
             device.link?.close('the engine stopped');
-        for (const link of [...this.retiring])
-            link.close('the engine stopped');
+        this.links.closeAll('the engine stopped');
     }
 
     stop(): void {
@@ -323,8 +315,6 @@ export class Engine extends Emitter<EngineEvents> {
     }
 
     private refreshTimer = 0;
-    /** Links replaced by newer ones, open until their peer closes them or RETIRED_LINK_MS ends. */
-    private readonly retiring = new Set<Link>();
     private networkCheckTimer = 0;
     private networkSignature = '';
 
@@ -417,6 +407,11 @@ export class Engine extends Emitter<EngineEvents> {
             this.emit('log', line);
     }
 
+    /** The device was paired or unpaired (its links' line limit follows). */
+    trustChanged(device: Device): void {
+        this.links.trustChanged(device);
+    }
+
     /** A line a peer can cause once per packet (here or in the share service): throttled per device and kind. */
     peerLog(device: Device, kind: string, line: string): void {
         const passed = this.peerLogs.pass(`${device.id}:${kind}`, line, GLib.get_monotonic_time() / 1000);
@@ -487,86 +482,47 @@ export class Engine extends Emitter<EngineEvents> {
             device = new Device(id, null, link.identity);
             this.devices.set(id, device);
         }
-        const dev = device;
-        this.watchLink(dev, link);
-        const old = dev.link;
-        if (old && keepsOlderLink(old, link, this.identity?.deviceId ?? '', id)) {
-            // a dual connect: the peer keeps the older link too (both ends decide alike)
-            this.retireLink(dev, link, 'the device connected to us at the same time');
-            link.start();
-            return;
-        }
-        // the new link first: closing the old one then is no disconnection
-        dev.link = link;
-        if (old)
-            this.retireLink(dev, old, 'replaced by a new connection');
-        dev.discoveredBy = this.discovery?.sourceOf(id, link.remoteAddress) ?? '';
-        dev.update(link.identity, link);
-        link.start();
-        this.emit('log', `connected ${dev.name} (${id}) protocol ${link.protocolVersion} ` +
-            `${link.outgoing ? 'outgoing' : 'incoming'} ${dev.paired ? 'paired' : 'unpaired'} (found by ${dev.discoveredBy})`);
-        this.emit('deviceChanged', dev.info());
-        this.emit('linked', dev);
+        device.discoveredBy = this.discovery?.sourceOf(id, link.remoteAddress) ?? '';
+        this.links.adopt(device, link);
     }
 
-    /**
-     * Keeps `link` open for its peer to close (RETIRED_LINK_MS at most), reading what comes. One
-     * retired link per device, and none for an unpaired one: a device opening links in a loop
-     * must not hold a descriptor for each.
-     */
-    private retireLink(dev: Device, link: Link, reason: string): void {
-        for (const other of [...this.retiring]) {
-            if (other.deviceId === dev.id)
-                other.close(reason);
-        }
-        if (!dev.paired) {
-            link.close(reason);
-            return;
-        }
-        this.retiring.add(link);
-        link.retire(reason, RETIRED_LINK_MS);
-    }
-
-    /** Packets from every link of the device are handled, the retired ones' too. */
-    private watchLink(dev: Device, link: Link): void {
-        link.setPacketLimit(packetLimit(dev));
-        link.on('packet', packet => this.onPacket(dev, link, packet));
-        link.on('malformed', err => this.peerLog(dev, 'malformed', `${dev.name}: ignored a malformed packet: ${err.message}`));
-        link.on('closed', reason => {
-            this.retiring.delete(link);
-            if (dev.link !== link)
-                return;
-            dev.link = null;
-            // the peer closed the link that replaced another and kept the older one (kdeconnectd
-            // keeps the newer one on its side of a dual connect): take that one back
-            const older = [...this.retiring].find(l => l.deviceId === dev.id && !l.closed);
-            if (older) {
-                this.retiring.delete(older);
-                older.reinstate();
-                dev.link = older;
-                dev.update(older.identity, older);
-                this.emit('log', `${dev.name}: the newer link closed${reason ? ` (${reason})` : ''}; the older one is used again`);
+    private linkHooks(): DeviceLinkHooks {
+        return {
+            ownId: () => this.identity?.deviceId ?? '',
+            packet: (dev, link, packet) => this.onPacket(dev, link, packet),
+            malformed: (dev, err) => this.peerLog(dev, 'malformed', `${dev.name}: ignored a malformed packet: ${err.message}`),
+            linked: (dev, link, again) => {
+                if (again) {
+                    this.emit('log', `${dev.name}: ${again}; the older one is used again`);
+                } else {
+                    this.emit('log', `connected ${dev.name} (${dev.id}) protocol ${link.protocolVersion} ` +
+                        `${link.outgoing ? 'outgoing' : 'incoming'} ${dev.paired ? 'paired' : 'unpaired'} (found by ${dev.discoveredBy})`);
+                    this.emit('deviceChanged', dev.info());
+                }
                 this.emit('linked', dev);
-                return;
-            }
-            if (dev.pairing.state === 'requested' || dev.pairing.state === 'requestedByPeer') {
-                dev.clearPairTimer();
-                dev.pairing.timeout();
-                this.emit('pairingFinished', dev.id, 'cancelled', 'the device disconnected');
-            }
-            this.emit('log', `disconnected ${dev.name} (${dev.id})${reason ? `: ${reason}` : ''}`);
-            // peers announce themselves only at start and on network changes: tell the device
-            // that dropped the link (kdeconnectd does on unpair) where we are, so it can come
-            // back; only it: a broadcast would have every other linked kdeconnectd replace its
-            // link (quirk 18), under whatever it is sending or receiving
-            this.remindSoon(dev, link.remoteAddress);
-            if (!dev.paired) {
-                this.devices.delete(dev.id);
-                this.emit('deviceRemoved', dev.id);
-            } else {
-                this.emit('deviceChanged', dev.info());
-            }
-        });
+            },
+            lost: (dev, link, reason) => this.deviceLost(dev, link, reason),
+        };
+    }
+
+    private deviceLost(dev: Device, link: Link, reason: string | null): void {
+        if (dev.pairing.state === 'requested' || dev.pairing.state === 'requestedByPeer') {
+            dev.clearPairTimer();
+            dev.pairing.timeout();
+            this.emit('pairingFinished', dev.id, 'cancelled', 'the device disconnected');
+        }
+        this.emit('log', `disconnected ${dev.name} (${dev.id})${reason ? `: ${reason}` : ''}`);
+        // peers announce themselves only at start and on network changes: tell the device
+        // that dropped the link (kdeconnectd does on unpair) where we are, so it can come
+        // back; only it: a broadcast would have every other linked kdeconnectd replace its
+        // link (quirk 18), under whatever it is sending or receiving
+        this.remindSoon(dev, link.remoteAddress);
+        if (!dev.paired) {
+            this.devices.delete(dev.id);
+            this.emit('deviceRemoved', dev.id);
+        } else {
+            this.emit('deviceChanged', dev.info());
+        }
     }
 
     private onPacket(device: Device, link: Link, packet: Packet): void {

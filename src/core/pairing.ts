@@ -8,7 +8,7 @@ import {PAIR_TIMEOUT_MS, PACKET_PAIR} from '../protocol/limits.js';
 import {makePacket} from '../protocol/packet.js';
 import {PairStep} from '../protocol/pairing.js';
 import {verificationKey} from '../protocol/verification.js';
-import {Device, packetLimit} from './device.js';
+import {Device} from './device.js';
 import type {Engine} from './engine.js';
 import {TrustedDevice} from './identity/types.js';
 
@@ -70,7 +70,7 @@ export class Pairing {
         const trusted: TrustedDevice = {id: device.id, name: device.name, type: device.type,
             certificatePem: link.peerCertificate.certificate_pem ?? '', protocolVersion: link.protocolVersion, source: 'ferry'};
         device.trusted = trusted;
-        link.setPacketLimit(packetLimit(device));
+        this.engine.trustChanged(device);
         this.engine.trustStore.trust(trusted).catch(e => this.engine.emit('log', `could not save the pairing: ${errorMessage(e)}`));
         this.engine.emit('log', `paired with ${device.name} (${device.id})`);
         this.engine.emit('pairingFinished', device.id, 'paired', '');
@@ -79,7 +79,7 @@ export class Pairing {
     private forgetDevice(device: Device): void {
         const was = device.trusted;
         device.trusted = null;
-        device.link?.setPacketLimit(packetLimit(device));
+        this.engine.trustChanged(device);
         if (was && this.engine.trustStore) {
             const revoke = was.source === 'gsconnect' ? was.certificatePem : undefined;
             if (revoke)
