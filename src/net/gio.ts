@@ -39,6 +39,27 @@ export function callAsync<T>(start: (callback: (source: unknown, result: Gio.Asy
     });
 }
 
+/**
+ * A TCP connection to `address`:`port`, with `timeoutS` on the socket as GSocketClient's
+ * `timeout` sets it (for the connect and every blocking operation after). Straight through
+ * GSocketConnection: GSocketClient's enumerator, proxy check and events cost a payload fetch
+ * several main-loop turns.
+ */
+export async function connectTcp(address: Gio.InetAddress, port: number, timeoutS: number,
+    cancellable: Gio.Cancellable | null): Promise<Gio.SocketConnection> {
+    const socket = Gio.Socket.new(address.get_family(), Gio.SocketType.STREAM, Gio.SocketProtocol.TCP);
+    socket.set_timeout(timeoutS);
+    const conn = socket.connection_factory_create_connection();
+    try {
+        await callAsync(cb => conn.connect_async(new Gio.InetSocketAddress({address, port}), cancellable, cb),
+            res => conn.connect_finish(res));
+    } catch (e) {
+        socket.close();
+        throw e;
+    }
+    return conn;
+}
+
 export const encoder = new TextEncoder();
 export const decoder = new TextDecoder();
 

@@ -5,7 +5,7 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import GObject from 'gi://GObject';
 import {PAYLOAD_PORT_MAX, PAYLOAD_PORT_MIN} from '../protocol/limits.js';
-import {callAsync, cancelAfter, childCancellable, errorMessage, holdReferences, isCancelled, setNoDelay} from './gio.js';
+import {callAsync, cancelAfter, childCancellable, connectTcp, errorMessage, holdReferences, isCancelled, setNoDelay} from './gio.js';
 import {PinPolicy, closeStream, handshake, tlsClient, tlsServer} from './tls.js';
 import {trace} from '../lib/trace.js';
 
@@ -115,10 +115,9 @@ export async function receivePayload(o: PayloadPeer & {
     const key = o.traceKey ?? '';
     // settled here, so that a failure to make the file is seen (and not unhandled) whenever it comes
     const output = o.out.then(stream => ({stream, error: null}), (error: unknown) => ({stream: null, error}));
-    const client = new Gio.SocketClient({enable_proxy: false, timeout: CONNECT_TIMEOUT_MS / 1000});
     let tcp: Gio.SocketConnection;
     try {
-        tcp = await client.connect_async(new Gio.InetSocketAddress({address: o.address, port: o.port}), o.cancellable);
+        tcp = await connectTcp(o.address, o.port, CONNECT_TIMEOUT_MS / 1000, o.cancellable);
     } catch (e) {
         if (isCancelled(e))
             throw e;
