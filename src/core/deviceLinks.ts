@@ -25,8 +25,11 @@ export interface DeviceLinkHooks {
 }
 
 export class DeviceLinks {
-    /** Links replaced by newer ones, open until their peer closes them or RETIRED_LINK_MS ends. */
-    private readonly retiring = new Set<Link>();
+    /**
+     * Per device id, the link a newer one replaced, open until its peer closes it or
+     * RETIRED_LINK_MS ends: one at most.
+     */
+    private readonly retired = new Map<string, Link>();
 
     constructor(private readonly hooks: DeviceLinkHooks) {}
 
@@ -54,19 +57,16 @@ export class DeviceLinks {
      * device no longer paired keeps no retired link (a stranger's lines on one were not limited).
      */
     trustChanged(device: Device): void {
-        for (const link of [...this.retiring]) {
-            if (link.deviceId !== device.id)
-                continue;
-            if (device.paired)
-                link.setPacketLimit(packetLimit(device));
-            else
-                link.close('unpaired');
-        }
+        const retired = this.retired.get(device.id);
+        if (retired && device.paired)
+            retired.setPacketLimit(packetLimit(device));
+        else
+            retired?.close('unpaired');
         device.link?.setPacketLimit(packetLimit(device));
     }
 
     closeAll(reason: string): void {
-        for (const link of [...this.retiring])
+        for (const link of [...this.retired.values()])
             link.close(reason);
     }
 
@@ -76,15 +76,12 @@ export class DeviceLinks {
      * must not hold a descriptor for each.
      */
     private retire(device: Device, link: Link, reason: string): void {
-        for (const other of [...this.retiring]) {
-            if (other.deviceId === device.id)
-                other.close(reason);
-        }
+        this.retired.get(device.id)?.close(reason);
         if (!device.paired) {
             link.close(reason);
             return;
         }
-        this.retiring.add(link);
+        this.retired.set(device.id, link);
         link.retire(reason, RETIRED_LINK_MS);
     }
 
@@ -93,15 +90,16 @@ export class DeviceLinks {
         link.on('packet', packet => this.hooks.packet(device, link, packet));
         link.on('malformed', err => this.hooks.malformed(device, err));
         link.on('closed', reason => {
-            this.retiring.delete(link);
+            if (this.retired.get(device.id) === link)
+                this.retired.delete(device.id);
             if (device.link !== link)
                 return;
             device.link = null;
             // the peer closed the link that replaced another and kept the older one (kdeconnectd
             // keeps the newer one on its side of a dual connect): take that one back
-            const older = [...this.retiring].find(l => l.deviceId === device.id && !l.closed);
+            const older = this.retired.get(device.id);
             if (older) {
-                this.retiring.delete(older);
+                this.retired.delete(device.id);
                 older.reinstate();
                 device.link = older;
                 device.update(older.identity, older);

@@ -482,7 +482,6 @@ export class Engine extends Emitter<EngineEvents> {
             device = new Device(id, null, link.identity);
             this.devices.set(id, device);
         }
-        device.discoveredBy = this.discovery?.sourceOf(id, link.remoteAddress) ?? '';
         this.links.adopt(device, link);
     }
 
@@ -495,6 +494,7 @@ export class Engine extends Emitter<EngineEvents> {
                 if (again) {
                     this.emit('log', `${dev.name}: ${again}; the older one is used again`);
                 } else {
+                    dev.discoveredBy = this.discovery?.sourceOf(dev.id, link.remoteAddress) ?? '';
                     this.emit('log', `connected ${dev.name} (${dev.id}) protocol ${link.protocolVersion} ` +
                         `${link.outgoing ? 'outgoing' : 'incoming'} ${dev.paired ? 'paired' : 'unpaired'} (found by ${dev.discoveredBy})`);
                     this.emit('deviceChanged', dev.info());

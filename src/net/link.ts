@@ -138,6 +138,10 @@ export class Link extends Emitter<LinkEvents> {
 
     /** Takes a retired link back into use (the link that replaced it closed first). */
     reinstate(): void {
+        this.stopRetireTimer();
+    }
+
+    private stopRetireTimer(): void {
         if (this.retireTimer)
             GLib.source_remove(this.retireTimer);
         this.retireTimer = 0;
@@ -146,9 +150,7 @@ export class Link extends Emitter<LinkEvents> {
     close(reason: string | null = null): void {
         if (this.closed)
             return;
-        if (this.retireTimer)
-            GLib.source_remove(this.retireTimer);
-        this.retireTimer = 0;
+        this.stopRetireTimer();
         this.closedReason = reason;
         this.cancellable.cancel();
         closeStream(this.connection, GLib.PRIORITY_DEFAULT).catch(() => undefined);
