@@ -62,17 +62,20 @@ export class Sender {
         if (!identity || !peerCertificate)
             throw new EngineError(`${device.name} is not paired`);
         const gsconnect = isGSConnectCertificate(pemToDer(device.trusted!.certificatePem));
-        const ahead = new OpenAhead(files.map(f => f.size > 0 || gsconnect), t.cancellable);
+        // an empty file goes to a kdeconnectd as an announcement alone; GSConnect wants a payload
+        const withPayload = (f: OutgoingFile) => f.size > 0 || gsconnect;
+        const ahead = new OpenAhead(withPayload, t.cancellable);
         try {
-            await this.sendFiles(device, t, files, ahead, {identity, peerCertificate, gsconnect});
+            await this.sendFiles(device, t, files, ahead, {identity, peerCertificate, gsconnect, withPayload});
         } finally {
             ahead.discard();
         }
     }
 
     private async sendFiles(device: Device, t: Transfer, files: OutgoingFile[], ahead: OpenAhead,
-        peer: {identity: NonNullable<Engine['identity']>; peerCertificate: Gio.TlsCertificate; gsconnect: boolean}): Promise<void> {
-        const {identity, peerCertificate, gsconnect} = peer;
+        peer: {identity: NonNullable<Engine['identity']>; peerCertificate: Gio.TlsCertificate; gsconnect: boolean;
+            withPayload: (f: OutgoingFile) => boolean}): Promise<void> {
+        const {identity, peerCertificate, gsconnect, withPayload} = peer;
         let done = 0;
         for (const [i, f] of files.entries()) {
             if (!device.link || device.link.closed)
@@ -86,7 +89,7 @@ export class Sender {
                 const announce = (link: Link, port: number | null) => link.send(fileShareRequest({filename: f.name, size: f.size,
                     port, lastModified: f.mtime, numberOfFiles: files.length, totalPayloadSize: t.info.totalBytes}));
                 let how: string;
-                if (f.size === 0 && !gsconnect) {
+                if (!withPayload(f)) {
                     await announce(device.link, null);
                     how = 'announced without a payload, as empty files are';
                 } else {
@@ -297,11 +300,10 @@ class OpenAhead {
     private index = -1;
     private opening: Promise<Opened> | null = null;
 
-    /** `payload[i]`: whether file i is sent with a payload (empty files to a kdeconnectd are not). */
-    constructor(private readonly payload: boolean[], private readonly cancellable: Gio.Cancellable) {}
+    constructor(private readonly withPayload: (f: OutgoingFile) => boolean, private readonly cancellable: Gio.Cancellable) {}
 
     open(i: number, f: OutgoingFile | undefined): void {
-        if (!f || this.opening || !this.payload[i])
+        if (!f || this.opening || !this.withPayload(f))
             return;
         this.index = i;
         this.opening = openForSending(f, this.cancellable);
