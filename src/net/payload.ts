@@ -1,6 +1,7 @@
-// Payload streams. Bytes never pass through JS and never move on the main thread: each copy is
-// one GIO splice with a non-pollable buffered wrapper on the TLS side, which GIO runs in a worker
-// thread. The main loop only sees the start, a low-priority progress timer and the end.
+// Payload streams. Bytes never pass through JS, and only a small file's move on the main thread:
+// each copy is one GIO splice with a non-pollable buffered wrapper on the TLS side, which GIO
+// runs in a worker thread; the main loop only sees the start, a low-priority progress timer and
+// the end. A payload of at most SMALL_PAYLOAD_BYTES goes GBytes by GBytes on the main loop.
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import GObject from 'gi://GObject';
@@ -89,6 +90,61 @@ async function watchedSplice(start: (c: Gio.Cancellable) => Promise<number>, pos
     }
 }
 
+/**
+ * A payload at most this big is copied by the main loop, a GBytes at a time, instead of by a
+ * splice in a worker thread: the splice's thread hops cost a small file more than its bytes
+ * (docs/benchmarks.md), and decrypting or encrypting 64 KiB takes the main loop well under a
+ * millisecond. The bytes still never reach JS: each GBytes goes from one stream to the other.
+ */
+export const SMALL_PAYLOAD_BYTES = 64 * 1024;
+
+/**
+ * Copies up to `limit` bytes from `input` to `output` on the main loop (see
+ * SMALL_PAYLOAD_BYTES); returns how many, fewer when `input` ended first. A stall is what it is
+ * for a splice (watchedSplice): no byte for `stallMs`, or fewer than MIN_PROGRESS_BYTES in it.
+ */
+async function copySmall(input: Gio.InputStream, output: Gio.OutputStream, limit: number,
+    onProgress: (bytes: number) => void, outer: Gio.Cancellable | null, stallMs: number): Promise<number> {
+    const {cancellable, release} = childCancellable(outer);
+    let copied = 0, windowStart = GLib.get_monotonic_time(), windowPos = 0;
+    const stalled = (moved: number) => new PayloadError(`the transfer stalled: ${moved > 0
+        ? `only ${moved} bytes` : 'no data'} in ${Math.round(stallMs / 1000)} s`);
+    try {
+        while (copied < limit) {
+            const disarm = cancelAfter(cancellable, stallMs);
+            let n: number;
+            try {
+                const bytes = await input.read_bytes_async(limit - copied, GLib.PRIORITY_DEFAULT, cancellable);
+                n = bytes.get_size();
+                for (let written = 0; written < n;) {
+                    const rest = written === 0 ? bytes : bytes.new_from_bytes(written, n - written);
+                    written += await output.write_bytes_async(rest, GLib.PRIORITY_DEFAULT, cancellable);
+                }
+            } finally {
+                disarm();
+            }
+            if (n === 0)
+                break;
+            copied += n;
+            const now = GLib.get_monotonic_time();
+            if (now - windowStart > stallMs * 1000) {
+                if (copied - windowPos < MIN_PROGRESS_BYTES)
+                    throw stalled(copied - windowPos);
+                windowStart = now;
+                windowPos = copied;
+            }
+        }
+        return copied;
+    } catch (e) {
+        if (isCancelled(e) && !outer?.is_cancelled())
+            throw stalled(0); // the timer of one read or write: nothing moved for stallMs
+        throw e;
+    } finally {
+        release();
+        onProgress(copied);
+    }
+}
+
 async function pinnedHandshake(tls: Gio.TlsConnection, pin: PinPolicy, cancellable: Gio.Cancellable | null): Promise<void> {
     try {
         await handshake(tls, cancellable, GLib.PRIORITY_LOW);
@@ -136,13 +192,17 @@ export async function receivePayload(o: PayloadPeer & {
         if (!made.stream)
             throw made.error;
         const out = made.stream;
-        const input = new Gio.BufferedInputStream({base_stream: tls.input_stream, buffer_size: 64 * 1024,
-            close_base_stream: false});
         let ended: unknown = null;
         try {
-            await watchedSplice(c => out.splice_async(input, SPLICE.CLOSE_SOURCE, GLib.PRIORITY_LOW, c),
-                () => out.tell(), o.onProgress, pos => o.size >= 0 && pos >= o.size, o.cancellable, o.stallMs ?? STALL_TIMEOUT_MS,
-                [tls, tcp, tls.input_stream, input, out]);
+            if (o.size >= 0 && o.size <= SMALL_PAYLOAD_BYTES) {
+                await copySmall(tls.input_stream, out, o.size, o.onProgress, o.cancellable, o.stallMs ?? STALL_TIMEOUT_MS);
+            } else {
+                const input = new Gio.BufferedInputStream({base_stream: tls.input_stream, buffer_size: 64 * 1024,
+                    close_base_stream: false});
+                await watchedSplice(c => out.splice_async(input, SPLICE.CLOSE_SOURCE, GLib.PRIORITY_LOW, c),
+                    () => out.tell(), o.onProgress, pos => o.size >= 0 && pos >= o.size, o.cancellable,
+                    o.stallMs ?? STALL_TIMEOUT_MS, [tls, tcp, tls.input_stream, input, out]);
+            }
         } catch (e) {
             ended = e;
         }
@@ -264,18 +324,41 @@ export async function sendPayload(o: PayloadPeer & {
             throw pin.mismatch || isCancelled(e) ? e : new PayloadHandshakeError(errorMessage(e));
         }
         trace('tx.handshake', key);
-        const out = new Gio.BufferedOutputStream({base_stream: tls.output_stream, buffer_size: 1024 * 1024,
-            close_base_stream: false});
-        const sent = await watchedSplice(
-            c => out.splice_async(o.input, SPLICE.CLOSE_SOURCE | SPLICE.CLOSE_TARGET, GLib.PRIORITY_LOW, c),
-            () => o.input.tell(), o.onProgress, () => false, o.cancellable, o.stallMs ?? STALL_TIMEOUT_MS,
-            [tls, o.tcp, tls.output_stream, out, o.input]);
+        let sent: number;
+        if (o.size <= SMALL_PAYLOAD_BYTES) {
+            sent = await sendSmall(o, tls);
+        } else {
+            const out = new Gio.BufferedOutputStream({base_stream: tls.output_stream, buffer_size: 1024 * 1024,
+                close_base_stream: false});
+            sent = await watchedSplice(
+                c => out.splice_async(o.input, SPLICE.CLOSE_SOURCE | SPLICE.CLOSE_TARGET, GLib.PRIORITY_LOW, c),
+                () => o.input.tell(), o.onProgress, () => false, o.cancellable, o.stallMs ?? STALL_TIMEOUT_MS,
+                [tls, o.tcp, tls.output_stream, out, o.input]);
+        }
         if (sent !== o.size)
             throw new PayloadError(`the file changed while it was sent (${sent} bytes instead of ${o.size})`);
         trace('tx.lastByte', key);
         return await confirmDelivery(tls, o.tcp, o.cancellable, o.waitForClose === false ? 0 : CONFIRM_GRACE_MS);
     } finally {
         await closeStream(tls, GLib.PRIORITY_LOW);
+    }
+}
+
+/**
+ * A small file (SMALL_PAYLOAD_BYTES) to the TLS stream on the main loop; returns how many bytes
+ * the file had, size + 1 when it grew (only `size` go out). The file is closed either way.
+ */
+async function sendSmall(o: {input: Gio.FileInputStream; size: number; cancellable: Gio.Cancellable | null;
+    onProgress: (bytes: number) => void; stallMs?: number}, tls: Gio.TlsConnection): Promise<number> {
+    try {
+        const sent = await copySmall(o.input, tls.output_stream, o.size, o.onProgress, o.cancellable,
+            o.stallMs ?? STALL_TIMEOUT_MS);
+        if (sent < o.size)
+            return sent;
+        const more = await o.input.read_bytes_async(1, GLib.PRIORITY_DEFAULT, o.cancellable);
+        return sent + more.get_size();
+    } finally {
+        o.input.close_async(GLib.PRIORITY_DEFAULT, null, null);
     }
 }
 

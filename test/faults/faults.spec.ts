@@ -113,26 +113,33 @@ describe('faults and abuse', () => {
         await hosts?.destroy();
     });
 
-    it('gives up on a peer that sends a byte a second, and on one that stops without closing', async () => {
+    it('gives up on a peer that sends a byte a second, and on one that stops without closing, small file or not', async () => {
         if (!ready())
             return;
         const t0 = GLib.get_monotonic_time();
+        // the small ones (at most SMALL_PAYLOAD_BYTES) are copied on the main loop, not spliced: the same limits
         const out = await evil.run([
             fileStep('dribble.bin', 100000, 0, {behaviour: 'dribble'}),
             fileStep('stalled.bin', 1000000, 100000, {behaviour: 'stall'}),
+            fileStep('dribble-small.bin', 4000, 0, {behaviour: 'dribble'}),
+            fileStep('stalled-small.bin', 4000, 1000, {behaviour: 'stall'}),
             {waitMs: 500},
         ]);
         const seconds = (GLib.get_monotonic_time() - t0) / 1e6;
-        expect(out).toMatch(/step 0 receiver gave up after \d+ s/);
-        expect(out).toMatch(/step 1 receiver gave up after \d+ s/);
-        const dribble = await victim.serveProc!.waitForLine(/receiving from Evil failed: dribble\.bin: /, 5000);
-        const stalled = await victim.serveProc!.waitForLine(/receiving from Evil failed: stalled\.bin: /, 5000);
-        expect(dribble).toMatch(/the transfer stalled: only \d+ bytes in 15 s/);
+        for (const step of [0, 1, 2, 3])
+            expect(out).toMatch(new RegExp(`step ${step} receiver gave up after \\d+ s`));
+        const failure = (name: string) => victim.serveProc!.waitForLine(new RegExp(`receiving from Evil failed: ${name}\\.bin: `), 5000);
+        const [dribble, stalled, dribbleSmall, stalledSmall] = await Promise.all(
+            ['dribble', 'stalled', 'dribble-small', 'stalled-small'].map(failure));
+        for (const line of [dribble, dribbleSmall])
+            expect(line).toMatch(/the transfer stalled: only \d+ bytes in 15 s/);
         // silence trips the socket's own I/O time-out (10 s) or the stall watchdog, whichever is first
-        expect(stalled).toMatch(/the transfer stalled: no data for 15 s|Socket I\/O timed out/);
+        for (const line of [stalled, stalledSmall])
+            expect(line).toMatch(/the transfer stalled: no data for 15 s|Socket I\/O timed out/);
         expect(await listing()).toEqual([]);
-        report(`slow peers: a byte a second → "${dribble.replace(/^.*failed: /, '')}"; 100 kB then silence → ` +
-            `"${stalled.replace(/^.*failed: /, '')}"; ${seconds.toFixed(0)} s for both, no partial file`);
+        const why = (line: string) => line.replace(/^.*failed: [^:]*: /, '');
+        report(`slow peers: a byte a second → "${why(dribble)}" (4 000 bytes: "${why(dribbleSmall)}"); 100 kB then silence → ` +
+            `"${why(stalled)}" (1 000 of 4 000 bytes: "${why(stalledSmall)}"); ${seconds.toFixed(0)} s for all four, no partial file`);
     });
 
     it('fails a file cleanly when the disk is full, and the link stays usable', async () => {

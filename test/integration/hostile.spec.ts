@@ -111,7 +111,7 @@ describe('hostile input from a paired peer', () => {
         expect(names.length).withContext(names.join(" | ")).toBe(hostileNames.length + 3);
     });
 
-    it('drops short and vanishing payloads, cuts extra bytes, and completes without waiting for close', async () => {
+    it('drops short and vanishing payloads, cuts extra bytes, and completes without waiting for close, small or not', async () => {
         if (!requireRoot(isRoot()))
             return;
         const out = await runPeer([
@@ -119,11 +119,14 @@ describe('hostile input from a paired peer', () => {
             file('abort.bin', 100000, 5000, {behaviour: 'abort'}),
             file('extra.bin', 100, 150),
             file('held.bin', 70000, 70000, {behaviour: 'hold', holdUntilFile: `${recv}/held.bin`}),
+            // at most SMALL_PAYLOAD_BYTES goes another way (copied on the main loop): held open too
+            file('held-small.bin', 4000, 4000, {behaviour: 'hold', holdUntilFile: `${recv}/held-small.bin`}),
             file('after.bin', 20),
             {...file('unknown-size.bin', -1, 30000)},
             file('after-unknown.bin', 5),
         ]);
         expect(out).toContain('step 3 file complete while held open');
+        expect(out).toContain('step 4 file complete while held open');
         expect(out).toContain('link up');
         const names = await ls(recv);
         expect(names).not.toContain('short.bin');
@@ -131,6 +134,7 @@ describe('hostile input from a paired peer', () => {
         expect(names.filter(n => n.includes('partial'))).toEqual([]);
         expect((await check(['stat', '-c', '%s', `${recv}/extra.bin`])).trim()).toBe('100');
         expect((await check(['stat', '-c', '%s', `${recv}/held.bin`])).trim()).toBe('70000');
+        expect((await check(['stat', '-c', '%s', `${recv}/held-small.bin`])).trim()).toBe('4000');
         expect((await check(['stat', '-c', '%s', `${recv}/after.bin`])).trim()).toBe('20');
         // payloadSize -1 (Android): read until the sender closes
         expect((await check(['stat', '-c', '%s', `${recv}/unknown-size.bin`])).trim()).toBe('30000');
