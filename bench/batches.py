@@ -3,10 +3,13 @@ engines (bench/node.ts on both sides, so both sides' per-file traces are on one 
 monotonic clock is the machine's, not the namespace's), between Ferry and kdeconnectd both ways,
 and between two kdeconnectd. Every row's time runs from the sender's start to the moment the
 last file is whole at the receiver, and every file is checked with SHA-256."""
-import os, re, shutil, statistics, subprocess, time
+import json, os, re, shutil, statistics, subprocess, time
 
 import kde_peers
-from common import FERRY, NS_A, NS_B, NS_C, NS_D, ferry_node, in_ns, netns_up, result_of, wait_line
+from common import FERRY, IP_B, ROOT, NS_A, NS_B, NS_C, NS_D, ferry_node, in_ns, netns_up, result_of, wait_line
+
+IDEAL_PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'ideal_peer.py')
+IDEAL = 'protocol-only receiver'
 
 BATCHES = [('200 x 4 KiB', 200, 4 << 10), ('50 x 2 MiB', 50, 2 << 20)]
 
@@ -112,6 +115,63 @@ def kde_to_ferry(work, kde, ferry_id, paths, digests, size, label):
     r = result_of(node, int(os.environ.get('BENCH_BATCH_TIMEOUT', '600')))
     return row(label + ' -> Ferry', len(paths), size, r['t_end_us'] / 1e6 - t0, check_arrived(recv, digests),
                gap_ms=r['gap_transfer_ms'], breakdown=breakdown(r['trace']))
+
+
+def ideal_receiver(work, ferry_id, count):
+    """bench/ideal_peer.py in NS_A with config A's identity (which every sender here trusts), linked to the sender in NS_B."""
+    proc = subprocess.Popen(in_ns(NS_A, 'python3', IDEAL_PEER, work + '/A', ferry_id, IP_B, work + '/recvIdeal', str(count)),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return proc
+
+
+def ideal_result(proc):
+    try:
+        r = result_of(proc, int(os.environ.get('BENCH_BATCH_TIMEOUT', '600')))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if r['errors'] or not r['t_end_us']:
+        raise RuntimeError('the protocol-only receiver failed: %s' % '; '.join(r['errors'][:5]))
+    return r
+
+
+def kde_to_ideal(work, kde, ferry_id, paths, digests, size, label):
+    """The sender's own pace: the same batch to the protocol-only receiver, timed like kde_to_ferry."""
+    proc = ideal_receiver(work, ferry_id, len(paths))
+    try:
+        kde_copies(kde, paths)
+        wait_line(proc, 'ready', 60)
+        kde_peers.Kde.wait(lambda: kde.dev(Named(ferry_id), 'prop', 'isReachable'), 30)
+        t0 = time.monotonic()
+        kde_share(kde, ferry_id, paths)
+    except BaseException:
+        proc.kill()
+        raise
+    r = ideal_result(proc)
+    return row(label + ' -> ' + IDEAL, len(paths), size, r['t_end_us'] / 1e6 - t0, check_arrived(work + '/recvIdeal', digests),
+               breakdown=breakdown(r['trace']))
+
+
+def ferry_to_ideal(work, ids, paths, digests, size):
+    """Ferry's sender's own pace: B's engine sends the batch to the protocol-only receiver, timed like ferry_to_ferry."""
+    proc = ideal_receiver(work, ids['A'], len(paths))
+    try:
+        # the sender's engine links only once started, and it says `ready` only once linked
+        tx = ferry_node('send', work, ids['A'], work + '/unused', paths, NS_B, 'B')
+        wait_line(proc, 'ready', 60)
+        wait_line(tx, 'ready')
+        out, _ = tx.communicate(timeout=600)
+        if os.environ.get('BENCH_VERBOSE'):
+            print(out[-6000:])
+        r_tx = json.loads([l for l in out.splitlines() if l.startswith('{')][0])
+    except BaseException:
+        proc.kill()
+        raise
+    r = ideal_result(proc)
+    return row('Ferry -> ' + IDEAL, len(paths), size, (r['t_end_us'] - r_tx['t_start_us']) / 1e6,
+               check_arrived(work + '/recvIdeal', digests), sender_gap_ms=r_tx['gap_transfer_ms'],
+               breakdown=breakdown(r['trace'], r_tx['trace']))
 
 
 def kde_to_kde(sender, receiver, paths, digests, size, label):
@@ -220,7 +280,10 @@ def short(label):
 
 
 def measure(rows, key, runs, fn):
-    """`runs` runs of one row; a row that fails is reported and left out, never guessed."""
+    """`runs` runs of one row; a row that fails is reported and left out, never guessed. BENCH_ROWS (a regular
+    expression) picks the rows to run, for looking at one of them."""
+    if not re.search(os.environ.get('BENCH_ROWS', ''), key):
+        return
     got = []
     for _ in range(runs):
         # the GiB files of the single-file part are still being written back: not on this row's time
@@ -236,12 +299,57 @@ def measure(rows, key, runs, fn):
         rows[key] = got
 
 
+HANDSHAKE_STACKS = {
+    'glib-networking': lambda *a: ['gjs', '-m', os.path.join(ROOT, 'build/bench/handshakes.js'), *a],
+    'OpenSSL': lambda *a: ['python3', os.path.join(ROOT, 'bench/handshakes.py'), *a],
+}
+
+
+def handshake_floor(work, n=200, port=1770):
+    """Each TLS stack's cost of one small file with nothing around it (bench/handshakes.ts and .py): N sequential
+    connections, NS_A connecting to NS_B, with the bench identities' certificates; every server/client pairing."""
+    out = {}
+    a, b = work + '/A/', work + '/B/'
+    for server, serve in HANDSHAKE_STACKS.items():
+        for client, conn in HANDSHAKE_STACKS.items():
+            # the peer's certificate is for OpenSSL's server, which asks for the client's only when it checks it
+            srv = subprocess.Popen(in_ns(NS_B, *serve('serve', str(port), str(n), b + 'certificate.pem', b + 'private.pem',
+                                                      a + 'certificate.pem')),
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            try:
+                wait_line(srv, 'ready', 20)
+                r = subprocess.run(in_ns(NS_A, *conn('connect', IP_B, str(port), str(n), a + 'certificate.pem', a + 'private.pem')),
+                                   capture_output=True, text=True, timeout=120)
+                line = [l for l in r.stdout.splitlines() if l.startswith('{')]
+                if not line:
+                    raise RuntimeError(r.stdout + r.stderr)
+                out[(server, client)] = json.loads(line[0])
+            except (RuntimeError, subprocess.SubprocessError) as e:
+                print('handshakes, server %s, client %s: failed: %s' % (server, client, str(e)[-300:]), flush=True)
+            finally:
+                srv.kill()
+                srv.wait()
+    return out
+
+
+def print_handshake_floor(floor):
+    print('\nOne small file with nothing around it: TCP connect, mutual TLS handshake, 4 KiB, close; 200 in a row, medians')
+    print('| server (sends) | client (receives) | ms per file | connected | handshake done | last byte | closed |')
+    print('|---|---|---|---|---|---|---|')
+    for (server, client), r in floor.items():
+        m = r['median_ms']
+        print('| %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f |' % (server, client, r['ms_per_connection'], m['connected'],
+              m['handshake'], m['lastByte'], m['closed']))
+
+
 def run_all(work, ids, kinds, runs, single):
     made = {label: make_batch(work, count, size) for label, count, size in BATCHES}
+    floor = handshake_floor(work)
     results = {label: {} for label, _, _ in BATCHES}
     for label, count, size in BATCHES:
         paths, digests = made[label]
         measure(results[label], 'Ferry -> Ferry', runs, lambda: ferry_to_ferry(work, ids, paths, digests, size))
+        measure(results[label], 'Ferry -> ' + IDEAL, runs, lambda: ferry_to_ideal(work, ids, paths, digests, size))
     roots = dict(kinds)
     for kind, root in kinds:
         kde = kde_peers.Kde(NS_B, 'KDE', root)
@@ -254,6 +362,8 @@ def run_all(work, ids, kinds, runs, single):
                         lambda: ferry_to_kde(work, kde, paths, digests, size, short(kind)))
                 measure(results[label], short(kind) + ' -> Ferry', runs,
                         lambda: kde_to_ferry(work, kde, ids['A'], paths, digests, size, short(kind)))
+                measure(results[label], '%s -> %s' % (short(kind), IDEAL), runs,
+                        lambda: kde_to_ideal(work, kde, ids['A'], paths, digests, size, short(kind)))
         except (RuntimeError, subprocess.SubprocessError) as e:
             print('%s: no rows: %s' % (kind, e), flush=True)
         finally:
@@ -276,6 +386,7 @@ def run_all(work, ids, kinds, runs, single):
         finally:
             sender.destroy(); receiver.destroy()
     report(results, single)
+    print_handshake_floor(floor)
     return {label: {k: [{x: y for x, y in r.items() if x != 'breakdown'} for r in v] for k, v in rows.items()}
             for label, rows in results.items()}
 
@@ -301,12 +412,22 @@ def report(results, single):
                     gaps.append('%.2f / %.2f' % (statistics.median(r[field]['p99'] for r in rs), max(r[field]['max'] for r in rs)))
             print('| %s | %.1f [%s] | %.1f | %s | %s |' % (key, med(rows, key), ', '.join('%.0f' % r['files_per_s'] for r in rs),
                   med(rows, key, 'mbps'), '; '.join(gaps) or '–', all(r['arrived'] == r['files'] for r in rs)))
+        ideal = med(rows, 'Ferry -> ' + IDEAL)
+        if ideal:
+            print('- Ferry sending, its own pace: the %s takes %.1f files/s; Ferry receiving: %s x, kde 26.08 receiving: %s x that' % (
+                IDEAL, ideal, ratio(med(rows, 'Ferry -> Ferry'), ideal), ratio(med(rows, 'Ferry -> kde 26.08'), ideal)))
         for kind in ('kde 26.08', 'kde 25.04'):
             print('- Ferry receiving, sender Ferry: %s x %s; sender %s: %s x %s' % (
                 ratio(med(rows, 'Ferry -> Ferry'), med(rows, 'Ferry -> ' + kind)), kind,
                 kind, ratio(med(rows, kind + ' -> Ferry'), med(rows, '%s -> %s' % (kind, kind))), kind))
             print('- Ferry sending to %s: %s x the %s -> %s row (same receiver)' % (
                 kind, ratio(med(rows, 'Ferry -> ' + kind), med(rows, '%s -> %s' % (kind, kind))), kind, kind))
+            ideal = med(rows, '%s -> %s' % (kind, IDEAL))
+            if ideal:
+                print('- %s sending, its own pace: the %s takes %.1f files/s, %s x the %s -> %s row (the most any receiver '
+                      'could show against this sender); Ferry receiving: %s x the %s' % (
+                          kind, IDEAL, ideal, ratio(ideal, med(rows, '%s -> %s' % (kind, kind))), kind, kind,
+                          ratio(med(rows, kind + ' -> Ferry'), ideal), IDEAL))
         if label.startswith('50') and single.get('rows'):
             one = statistics.median(r['mbps'] for r in single['rows']['receive'])
             print('- Ferry -> Ferry batch MB/s / single-file receive MB/s of this run: %s' % ratio(med(rows, 'Ferry -> Ferry', 'mbps'), one))
@@ -314,6 +435,6 @@ def report(results, single):
             p99 = statistics.median(r['gap_ms']['p99'] for r in rows['Ferry -> Ferry'])
             print('- main-loop gap p99 in the Ferry receiver: %.2f ms in the batch, %.2f ms in the single-file receive' % (
                 p99, single['receive_gap_p99']))
-        for key in ('Ferry -> Ferry', 'Ferry -> kde 26.08', 'kde 26.08 -> Ferry'):
+        for key in ('Ferry -> Ferry', 'Ferry -> kde 26.08', 'kde 26.08 -> Ferry', 'Ferry -> ' + IDEAL, 'kde 26.08 -> ' + IDEAL):
             if key in rows and rows[key][-1].get('breakdown'):
                 print_breakdown('%s, %s (last run)' % (label, key), rows[key][-1]['breakdown'])

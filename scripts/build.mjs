@@ -31,7 +31,8 @@ cpSync(join(root, 'metadata.json'), join(root, 'build/extension/metadata.json'))
 cpSync(join(root, 'schemas'), join(root, 'build/extension/schemas'), {recursive: true});
 cpSync(join(root, 'data/icons'), join(root, 'build/extension/icons'), {recursive: true});
 await build({...common, entryPoints: {'test/peer': join(root, 'test/tools/peer.ts')}, outdir: join(root, 'build')});
-await build({...common, entryPoints: {'bench/node': join(root, 'bench/node.ts')}, outdir: join(root, 'build')});
+await build({...common, entryPoints: {'bench/node': join(root, 'bench/node.ts'), 'bench/handshakes': join(root, 'bench/handshakes.ts')},
+    outdir: join(root, 'build')});
 
 // One bundle per suite: jasmine-core (CommonJS, expects a `global`), the runner that installs
 // Jasmine's globals, then every spec file of the suite, which registers its specs as it loads.
