@@ -424,8 +424,8 @@ def report(results, single):
                 kind, ratio(med(rows, 'Ferry -> ' + kind), med(rows, '%s -> %s' % (kind, kind))), kind, kind))
             ideal = med(rows, '%s -> %s' % (kind, IDEAL))
             if ideal:
-                print('- %s sending, its own pace: the %s takes %.1f files/s, %s x the %s -> %s row (the most any receiver '
-                      'could show against this sender); Ferry receiving: %s x the %s' % (
+                print('- %s sending, its own pace: the %s takes %.1f files/s, %s x the %s -> %s row (an estimate of what '
+                      'this sender allows any receiver, not a bound); Ferry receiving: %s x the %s' % (
                           kind, IDEAL, ideal, ratio(ideal, med(rows, '%s -> %s' % (kind, kind))), kind, kind,
                           ratio(med(rows, kind + ' -> Ferry'), ideal), IDEAL))
         if label.startswith('50') and single.get('rows'):
