@@ -119,9 +119,8 @@ def kde_to_ferry(work, kde, ferry_id, paths, digests, size, label):
 
 def ideal_receiver(work, ferry_id, count):
     """bench/ideal_peer.py in NS_A with config A's identity (which every sender here trusts), linked to the sender in NS_B."""
-    proc = subprocess.Popen(in_ns(NS_A, 'python3', IDEAL_PEER, work + '/A', ferry_id, IP_B, work + '/recvIdeal', str(count)),
+    return subprocess.Popen(in_ns(NS_A, 'python3', IDEAL_PEER, work + '/A', ferry_id, IP_B, work + '/recvIdeal', str(count)),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    return proc
 
 
 def ideal_result(proc):
@@ -161,10 +160,7 @@ def ferry_to_ideal(work, ids, paths, digests, size):
         tx = ferry_node('send', work, ids['A'], work + '/unused', paths, NS_B, 'B')
         wait_line(proc, 'ready', 60)
         wait_line(tx, 'ready')
-        out, _ = tx.communicate(timeout=600)
-        if os.environ.get('BENCH_VERBOSE'):
-            print(out[-6000:])
-        r_tx = json.loads([l for l in out.splitlines() if l.startswith('{')][0])
+        r_tx = result_of(tx)
     except BaseException:
         proc.kill()
         raise

@@ -16,6 +16,7 @@ step times."""
 import json, os, socket, ssl, sys, threading, time
 
 UDP_PORT = 1716
+TCP_PORT = 1716
 
 
 def now_us():
@@ -57,20 +58,20 @@ class Receiver:
         self.ctx, self.device_id, self.sender_ip = client_context(config), device_id, sender_ip
         self.folder, self.count = folder, count
         self.lock = threading.Lock()
-        self.done, self.trace, self.errors = 0, [], []
+        self.done, self.trace, self.errors, self.t_end = 0, [], [], None
         self.finished = threading.Event()
         os.makedirs(folder, exist_ok=True)
 
     def link(self):
         server = socket.socket()
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind(('0.0.0.0', 1716))
+        server.bind(('0.0.0.0', TCP_PORT))
         server.listen(4)
         udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         server.settimeout(1)
         deadline = time.monotonic() + 30
         while True:
-            udp.sendto(identity(self.device_id, 1716), (self.sender_ip, UDP_PORT))
+            udp.sendto(identity(self.device_id, TCP_PORT), (self.sender_ip, UDP_PORT))
             try:
                 raw, _ = server.accept()
                 break
@@ -80,13 +81,15 @@ class Receiver:
         server.close()
         raw.settimeout(None)
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        _, rest = read_line(raw, b'')
+        # nothing follows the plaintext identity before our ClientHello: no bytes are left behind
+        read_line(raw, b'')
         tls = self.ctx.wrap_socket(raw, server_side=False)
         tls.sendall(identity(self.device_id))
         peer, rest = read_line(tls, b'')
         if peer.get('type') != 'kdeconnect.identity':
             raise RuntimeError('expected the encrypted identity, got %s' % peer.get('type'))
-        return tls, b''
+        # what came with the encrypted identity (a first share request, maybe) is the link's next bytes
+        return tls, rest
 
     def fetch(self, body, size, port, t_announced):
         name = os.path.basename(body.get('filename') or 'unnamed')
@@ -132,8 +135,7 @@ class Receiver:
                 self.t_end = now_us()
                 self.finished.set()
 
-    def serve(self, link):
-        buf = b''
+    def serve(self, link, buf):
         while not self.finished.is_set():
             try:
                 p, buf = read_line(link, buf)
@@ -151,12 +153,11 @@ class Receiver:
 def main():
     config, device_id, sender_ip, folder, count = sys.argv[1:6]
     r = Receiver(config, device_id, sender_ip, folder, int(count))
-    link, _ = r.link()
+    link, rest = r.link()
     print('ready', flush=True)
-    threading.Thread(target=r.serve, args=(link,), daemon=True).start()
+    threading.Thread(target=r.serve, args=(link, rest), daemon=True).start()
     r.finished.wait()
-    print(json.dumps({'delivered': r.done, 'errors': r.errors, 't_end_us': getattr(r, 't_end_us', None) or getattr(r, 't_end', None),
-                      'trace': r.trace}), flush=True)
+    print(json.dumps({'delivered': r.done, 'errors': r.errors, 't_end_us': r.t_end, 'trace': r.trace}), flush=True)
     return 0 if r.done >= int(count) and not r.errors else 1
 
 

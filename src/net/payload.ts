@@ -35,6 +35,12 @@ export interface PayloadPeer {
     peerCertificate: Gio.TlsCertificate;
 }
 
+/** What a stalled transfer says: `moved` bytes (maybe none) in the last `stallMs`. */
+function stallError(moved: number, stallMs: number): PayloadError {
+    const seconds = Math.round(stallMs / 1000);
+    return new PayloadError(`the transfer stalled: ${moved > 0 ? `only ${moved} bytes in ${seconds} s` : `no data for ${seconds} s`}`);
+}
+
 /**
  * Runs `start` (a splice) while watching `position()`: reports progress, ends the splice early
  * once `complete()` says so, and abandons it after STALL_TIMEOUT_MS without progress. The
@@ -46,7 +52,8 @@ async function watchedSplice(start: (c: Gio.Cancellable) => Promise<number>, pos
     const {cancellable, release} = childCancellable(outer);
     const unhold = holdReferences(held);
     // a stall is too little progress over stallMs: a peer dribbling a byte a second stalls too
-    let last = -1, windowStart = GLib.get_monotonic_time(), windowPos = 0, early = false, stalled = '';
+    let last = -1, windowStart = GLib.get_monotonic_time(), windowPos = 0, early = false;
+    let stalled: PayloadError | null = null;
     // a stream closed by the splice reports position 0: keep the last real figure
     let result = -1;
     const timer = GLib.timeout_add(GLib.PRIORITY_LOW, PROGRESS_MS, () => {
@@ -62,7 +69,7 @@ async function watchedSplice(start: (c: Gio.Cancellable) => Promise<number>, pos
         } else if (now - windowStart > stallMs * 1000) {
             const moved = pos - windowPos;
             if (moved < MIN_PROGRESS_BYTES) {
-                stalled = moved > 0 ? `only ${moved} bytes in ${Math.round(stallMs / 1000)} s` : `no data for ${Math.round(stallMs / 1000)} s`;
+                stalled = stallError(moved, stallMs);
                 cancellable.cancel();
             }
             windowStart = now;
@@ -79,7 +86,7 @@ async function watchedSplice(start: (c: Gio.Cancellable) => Promise<number>, pos
             return result;
         }
         if (stalled)
-            throw new PayloadError(`the transfer stalled: ${stalled}`);
+            throw stalled;
         throw e;
     } finally {
         GLib.source_remove(timer);
@@ -107,8 +114,6 @@ async function copySmall(input: Gio.InputStream, output: Gio.OutputStream, limit
     onProgress: (bytes: number) => void, outer: Gio.Cancellable | null, stallMs: number): Promise<number> {
     const {cancellable, release} = childCancellable(outer);
     let copied = 0, windowStart = GLib.get_monotonic_time(), windowPos = 0;
-    const stalled = (moved: number) => new PayloadError(`the transfer stalled: ${moved > 0
-        ? `only ${moved} bytes` : 'no data'} in ${Math.round(stallMs / 1000)} s`);
     try {
         while (copied < limit) {
             const disarm = cancelAfter(cancellable, stallMs);
@@ -129,7 +134,7 @@ async function copySmall(input: Gio.InputStream, output: Gio.OutputStream, limit
             const now = GLib.get_monotonic_time();
             if (now - windowStart > stallMs * 1000) {
                 if (copied - windowPos < MIN_PROGRESS_BYTES)
-                    throw stalled(copied - windowPos);
+                    throw stallError(copied - windowPos, stallMs);
                 windowStart = now;
                 windowPos = copied;
             }
@@ -137,7 +142,7 @@ async function copySmall(input: Gio.InputStream, output: Gio.OutputStream, limit
         return copied;
     } catch (e) {
         if (isCancelled(e) && !outer?.is_cancelled())
-            throw stalled(0); // the timer of one read or write: nothing moved for stallMs
+            throw stallError(0, stallMs); // the timer of one read or write: nothing moved for stallMs
         throw e;
     } finally {
         release();
