@@ -426,12 +426,18 @@ async function confirmDelivery(tls: Gio.TlsConnection, tcp: Gio.SocketConnection
     timer = GLib.timeout_add(GLib.PRIORITY_LOW, pollMs, poll);
     try {
         // a receiver that reads nothing more can hold up even the close_notify: under the timer too
-        // (a receiver that stopped at the announced size and closed may make this fail: its
-        // close is what the read below is for)
+        let reset: unknown = null;
         await tls.output_stream.close_async(GLib.PRIORITY_LOW, cancellable).catch((e: unknown) => {
             if (isCancelled(e))
                 throw e;
+            reset = e;
         });
+        // The end of our stream could not be written: the device had reset the connection already,
+        // so it closed with bytes of the file unread (a receiver that read every byte and closed
+        // sent a FIN, and writing after a FIN succeeds). Linux hands the reset to that write alone:
+        // the read below would then see a plain end of stream and take it for the confirmation.
+        if (reset)
+            throw new PayloadError(`the device reset the connection before it had the whole file (${errorMessage(reset)})`);
         try {
             socket.shutdown(false, true);
         } catch {
@@ -451,6 +457,8 @@ async function confirmDelivery(tls: Gio.TlsConnection, tcp: Gio.SocketConnection
             return 'acknowledged';
         if (timedOut)
             throw new PayloadError(`the device did not take the last bytes within ${CONFIRM_TIMEOUT_MS / 1000} s`);
+        if (e instanceof PayloadError)
+            throw e;
         if (isUncleanEof(e))
             return 'closed';
         if (isCancelled(e))
