@@ -31,6 +31,8 @@ export class Device {
     protocolVersion: number;
     incomingCapabilities: string[] = [];
     outgoingCapabilities: string[] = [];
+    /** Files the device fetches at once, as it said (1 unless it is a Ferry). */
+    fetchesAtOnce = 1;
     link: Link | null = null;
     discoveredBy = '';
     pairing: PairingState;
@@ -59,6 +61,7 @@ export class Device {
         this.protocolVersion = identity.protocolVersion;
         this.incomingCapabilities = identity.incomingCapabilities;
         this.outgoingCapabilities = identity.outgoingCapabilities;
+        this.fetchesAtOnce = identity.fetchesAtOnce;
         // a fresh state machine for the version spoken on this link, keeping trust
         if (this.pairing.state !== 'requested' && this.pairing.state !== 'requestedByPeer')
             this.pairing = new PairingState(this.paired, link.protocolVersion);

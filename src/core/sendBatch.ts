@@ -43,6 +43,31 @@ const MAX_ANNOUNCEMENTS = 4;
  */
 const REANNOUNCED_PORT_HELD_MS = ACCEPT_TIMEOUT_MS;
 
+/** What every file of a batch is sent with. */
+interface PeerSide {
+    identity: NonNullable<Engine['identity']>;
+    peerCertificate: Gio.TlsCertificate;
+    gsconnect: boolean;
+    withPayload: (f: OutgoingFile) => boolean;
+    /** Files of the batch under way at once: announced and not yet confirmed. */
+    depth: number;
+}
+
+/** The most files Ferry's sender has under way at once, to a receiver that fetches that many at once. */
+const MAX_FILES_UNDER_WAY = 4;
+
+/**
+ * How many files go to `device` at once. One, the next announced only once the last is
+ * confirmed, unless the device said it fetches more at once (a Ferry: FETCHES_AT_ONCE_FIELD);
+ * GSConnect never closes a payload connection, and a protocol 7 kdeconnectd writes the file
+ * after it closed (quirk 11), so neither gets more than one whatever it says.
+ */
+export function filesUnderWay(device: Device, gsconnect: boolean): number {
+    if (gsconnect || device.protocolVersion < 8)
+        return 1;
+    return Math.max(1, Math.min(device.fetchesAtOnce, MAX_FILES_UNDER_WAY));
+}
+
 export class Sender {
     /** Ports held after a file announced twice (closed on destroy). */
     private readonly held = new Set<PayloadServer>();
@@ -64,97 +89,159 @@ export class Sender {
         const gsconnect = isGSConnectCertificate(pemToDer(device.trusted!.certificatePem));
         // an empty file goes to a kdeconnectd as an announcement alone; GSConnect wants a payload
         const withPayload = (f: OutgoingFile) => f.size > 0 || gsconnect;
-        const ahead = new OpenAhead(withPayload, t.cancellable);
+        const ahead = new OpenAhead(files, withPayload, t.cancellable);
         try {
-            await this.sendFiles(device, t, files, ahead, {identity, peerCertificate, gsconnect, withPayload});
+            await this.sendFiles(device, t, files, ahead, {identity, peerCertificate, gsconnect, withPayload,
+                depth: filesUnderWay(device, gsconnect)});
         } finally {
             ahead.discard();
         }
     }
 
-    private async sendFiles(device: Device, t: Transfer, files: OutgoingFile[], ahead: OpenAhead,
-        peer: {identity: NonNullable<Engine['identity']>; peerCertificate: Gio.TlsCertificate; gsconnect: boolean;
-            withPayload: (f: OutgoingFile) => boolean}): Promise<void> {
-        const {identity, peerCertificate, gsconnect, withPayload} = peer;
-        let done = 0;
-        for (const [i, f] of files.entries()) {
-            if (!device.link || device.link.closed)
-                return t.end('failed', `${device.name} disconnected`);
-            t.info.fileIndex = i;
-            t.info.current = f.name;
-            t.update(true);
-            let server: PayloadServer | null = null;
-            try {
-                // on the device's link at the moment of sending: it may have been replaced meanwhile
-                const announce = (link: Link, port: number | null) => link.send(fileShareRequest({filename: f.name, size: f.size,
-                    port, lastModified: f.mtime, numberOfFiles: files.length, totalPayloadSize: t.info.totalBytes}));
-                let how: string;
-                if (!withPayload(f)) {
-                    await announce(device.link, null);
-                    how = 'announced without a payload, as empty files are';
-                } else {
-                    for (let attempt = 1; ; attempt++) {
-                        trace('tx.start', f.name);
-                        const opened = await (attempt === 1 ? ahead.take(i, f) : openForSending(f, t.cancellable));
-                        const input = opened.input;
-                        server = opened.server;
-                        trace('tx.listening', f.name);
-                        const {tcp, announcements, link} = await this.announceAndAccept(device, f.name, server,
-                            l => announce(l, server!.port), t.cancellable);
-                        trace('tx.accepted', f.name);
-                        // the next file is opened and its port bound while this one moves: announced
-                        // the moment this one is confirmed
-                        ahead.open(i + 1, files[i + 1]);
-                        if (announcements > 1)
-                            this.holdPort(server);
-                        else
-                            server.close();
-                        server = null;
-                        let delivery;
-                        try {
-                            // the next file is announced only once the receiver confirmed this one
-                            delivery = await this.slots.run(() => sendPayload({tcp, input, size: f.size, cancellable: t.cancellable,
-                                certificate: identity.certificate, peerCertificate, waitForClose: !gsconnect, traceKey: f.name,
-                                onProgress: bytes => {
-                                    t.info.bytes = done + bytes;
-                                    t.update();
-                                }}));
-                        } catch (e) {
-                            input.close_async(GLib.PRIORITY_LOW, null, null);
-                            if (!(e instanceof PayloadHandshakeError) || attempt >= MAX_ANNOUNCEMENTS ||
-                                !await this.relinked(device, link, t.cancellable))
-                                throw e;
-                            // kdeconnectd drops a fetch under way, even in its handshake, with the link
-                            // it came from (quirk 18); no byte of the file went out: the device needs it again
-                            this.log(`announcing "${f.name}" to ${device.name} again: it gave up fetching it in the TLS ` +
-                                `handshake (${errorMessage(e)}) as its link was replaced`);
-                            continue;
-                        }
-                        trace('tx.confirmed', f.name);
-                        how = delivery === 'closed' ? 'the device closed the connection after the last byte'
-                            : 'the device acknowledged every byte but kept the connection open';
-                        if (announcements > 1 || attempt > 1)
-                            how += ` (announced ${announcements + attempt - 1} times: its link was replaced before it fetched the file)`;
-                        break;
-                    }
-                    if (i < files.length - 1)
-                        await delay(pauseBeforeNextFileMs(device.protocolVersion, gsconnect, f.size), t.cancellable);
+    /**
+     * Sends the files in order, each announced once fewer than `depth` of the batch's files are
+     * unconfirmed (1: the next file is announced only once the last one is confirmed). A file
+     * counts as sent only once confirmed; one that fails cancels the files after it, never one
+     * before, and the batch fails at the first file that did not arrive.
+     */
+    private async sendFiles(device: Device, t: Transfer, files: OutgoingFile[], ahead: OpenAhead, peer: PeerSide):
+        Promise<void> {
+        const own: {cancellable: Gio.Cancellable; release: () => void}[] = [];
+        const settled: Promise<void>[] = [];
+        // files announced and not yet confirmed or failed (they may be confirmed out of order)
+        const underWay = new Semaphore(peer.depth);
+        let failure: {index: number; file: OutgoingFile; error: unknown} | null = null;
+        const fail = (index: number, file: OutgoingFile, error: unknown) => {
+            if (!failure || index < failure.index)
+                failure = {index, file, error};
+            own.slice(index + 1).forEach(c => c.cancellable.cancel());
+        };
+        let confirmedBytes = 0;
+        const moving = new Map<number, number>();
+        const showProgress = () => {
+            let bytes = confirmedBytes;
+            moving.forEach(b => (bytes += b));
+            t.info.bytes = bytes;
+            t.update();
+        };
+        try {
+            for (const [i, f] of files.entries()) {
+                const slot = await underWay.acquire();
+                if (failure || !device.link || device.link.closed) {
+                    slot();
+                    if (!failure)
+                        fail(i, f, new EngineError(`${device.name} disconnected`));
+                    break;
                 }
-                trace('tx.done', f.name);
-                done += f.size;
-                t.info.bytes = done;
-                t.info.delivered = i + 1;
-                this.log(`sent ${f.path} (${f.size} bytes) to ${device.name}: ${how}`);
+                const mine = childCancellable(t.cancellable);
+                own.push(mine);
+                t.info.fileIndex = i;
+                t.info.current = f.name;
+                t.update(true);
+                let announced = () => undefined as void;
+                const announcement = new Promise<void>(resolve => (announced = resolve));
+                const sent = this.sendFile(device, f, i, files.length, t.info.totalBytes, ahead, {...peer, cancellable: mine.cancellable},
+                    announced, bytes => {
+                        moving.set(i, bytes);
+                        showProgress();
+                    });
+                settled.push(sent.then(how => {
+                    trace('tx.done', f.name);
+                    confirmedBytes += f.size;
+                    t.info.delivered++;
+                    this.log(`sent ${f.path} (${f.size} bytes) to ${device.name}: ${how}`);
+                }, (error: unknown) => fail(i, f, error)).finally(() => {
+                    moving.delete(i);
+                    mine.release();
+                    slot();
+                }));
+                // the announcements go out in the batch's order
+                await Promise.race([announcement, settled[i]]);
+                if (peer.depth === 1) {
+                    await settled[i];
+                    if (!failure && i < files.length - 1 && peer.withPayload(f))
+                        await delay(pauseBeforeNextFileMs(device.protocolVersion, peer.gsconnect, f.size), t.cancellable)
+                            .catch(() => undefined);
+                }
+            }
+            await Promise.all(settled);
+        } finally {
+            own.forEach(c => c.release());
+        }
+        t.info.bytes = confirmedBytes;
+        if (failure) {
+            const {file, error} = failure as {index: number; file: OutgoingFile; error: unknown};
+            const cancelled = isCancelled(error) && t.cancellable.is_cancelled();
+            const reason = cancelled ? 'cancelled' : `${file.name}: ${errorMessage(error)}`;
+            this.log(`sending to ${device.name} failed: ${reason}`);
+            return t.end(cancelled ? 'cancelled' : 'failed', reason);
+        }
+        t.end('done');
+    }
+
+    /**
+     * Announces one file, lets the device fetch it and waits for its confirmation; resolves with
+     * how it was confirmed. `announced` is called once the first announcement is written.
+     */
+    private async sendFile(device: Device, f: OutgoingFile, i: number, count: number, totalBytes: number, ahead: OpenAhead,
+        peer: PeerSide & {cancellable: Gio.Cancellable}, announced: () => void, onProgress: (bytes: number) => void):
+        Promise<string> {
+        // on the device's link at the moment of sending: it may have been replaced meanwhile
+        const announce = (link: Link, port: number | null) => link.send(fileShareRequest({filename: f.name, size: f.size,
+            port, lastModified: f.mtime, numberOfFiles: count, totalPayloadSize: totalBytes}));
+        if (!peer.withPayload(f)) {
+            await announce(device.link!, null);
+            announced();
+            return 'announced without a payload, as empty files are';
+        }
+        for (let attempt = 1; ; attempt++) {
+            trace('tx.start', f.name);
+            const opened = await (attempt === 1 ? ahead.take(i, f) : openForSending(f, peer.cancellable));
+            const input = opened.input;
+            let server: PayloadServer | null = opened.server;
+            try {
+                trace('tx.listening', f.name);
+                const {tcp, announcements, link} = await this.announceAndAccept(device, f.name, server,
+                    l => announce(l, server!.port).then(announced), peer.cancellable);
+                trace('tx.accepted', f.name);
+                // the next file is opened and its port bound while this one moves: announced
+                // the moment this one is confirmed (or at once, to a receiver that fetches more at once)
+                ahead.next(i + 1);
+                if (announcements > 1)
+                    this.holdPort(server);
+                else
+                    server.close();
+                server = null;
+                let delivery;
+                try {
+                    delivery = await this.slots.run(() => sendPayload({tcp, input, size: f.size, cancellable: peer.cancellable,
+                        certificate: peer.identity.certificate, peerCertificate: peer.peerCertificate,
+                        waitForClose: !peer.gsconnect, traceKey: f.name, onProgress}));
+                } catch (e) {
+                    input.close_async(GLib.PRIORITY_LOW, null, null);
+                    if (!(e instanceof PayloadHandshakeError) || attempt >= MAX_ANNOUNCEMENTS ||
+                        !await this.relinked(device, link, peer.cancellable))
+                        throw e;
+                    // kdeconnectd drops a fetch under way, even in its handshake, with the link
+                    // it came from (quirk 18); no byte of the file went out: the device needs it again
+                    this.log(`announcing "${f.name}" to ${device.name} again: it gave up fetching it in the TLS ` +
+                        `handshake (${errorMessage(e)}) as its link was replaced`);
+                    continue;
+                }
+                trace('tx.confirmed', f.name);
+                let how = delivery === 'closed' ? 'the device closed the connection after the last byte'
+                    : 'the device acknowledged every byte but kept the connection open';
+                if (announcements > 1 || attempt > 1)
+                    how += ` (announced ${announcements + attempt - 1} times: its link was replaced before it fetched the file)`;
+                return how;
             } catch (e) {
-                const cancelled = isCancelled(e) && t.cancellable.is_cancelled();
-                const reason = cancelled ? 'cancelled' : `${f.name}: ${errorMessage(e)}`;
-                this.log(`sending to ${device.name} failed: ${reason}`);
-                return t.end(cancelled ? 'cancelled' : 'failed', reason);
+                if (server)
+                    input.close_async(GLib.PRIORITY_LOW, null, null);
+                throw e;
             } finally {
                 server?.close();
             }
         }
-        t.end('done');
     }
 
     /**
@@ -293,17 +380,21 @@ async function openForSending(f: OutgoingFile, cancellable: Gio.Cancellable): Pr
 
 /**
  * The next file of a batch, opened (and its port bound) while the one before it is sent: 1–1.5 ms
- * of each small file went to this before its announcement. At most one file ahead; one that is
- * not used (the batch failed or was cancelled) is closed.
+ * of each small file went to this before its announcement. At most one file ahead, never one
+ * already taken; one that is not used (the batch failed or was cancelled) is closed.
  */
 class OpenAhead {
     private index = -1;
+    private taken = -1;
     private opening: Promise<Opened> | null = null;
 
-    constructor(private readonly withPayload: (f: OutgoingFile) => boolean, private readonly cancellable: Gio.Cancellable) {}
+    constructor(private readonly files: OutgoingFile[], private readonly withPayload: (f: OutgoingFile) => boolean,
+        private readonly cancellable: Gio.Cancellable) {}
 
-    open(i: number, f: OutgoingFile | undefined): void {
-        if (!f || this.opening || !this.withPayload(f))
+    /** Opens file i ahead, unless it is opened or taken already (a batch with files under way at once takes it first). */
+    next(i: number): void {
+        const f = this.files[i];
+        if (!f || this.opening || i <= this.taken || !this.withPayload(f))
             return;
         this.index = i;
         this.opening = openForSending(f, this.cancellable);
@@ -313,6 +404,7 @@ class OpenAhead {
 
     /** File i, opened ahead or now; an error opening it surfaces here. */
     take(i: number, f: OutgoingFile): Promise<Opened> {
+        this.taken = Math.max(this.taken, i);
         const opening = this.index === i ? this.opening : null;
         if (opening) {
             this.opening = null;

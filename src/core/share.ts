@@ -9,7 +9,7 @@ import {receivePayload, refusePayload} from '../net/payload.js';
 import {sanitizeFileName} from '../protocol/fileName.js';
 import {PACKET_SHARE_REQUEST, PACKET_SHARE_UPDATE} from '../protocol/limits.js';
 import {makePacket, Packet} from '../protocol/packet.js';
-import {ShareError, ShareRequest, parseShareRequest} from '../protocol/share.js';
+import {FETCHES_PER_DEVICE, ShareError, ShareRequest, parseShareRequest} from '../protocol/share.js';
 import {Device} from './device.js';
 import {Engine, EngineError} from './engine.js';
 import {peerCertificateFromPem} from './identity/certificate.js';
@@ -42,12 +42,6 @@ export type ShareEvents = {
     log: [string];
 };
 
-/**
- * Files of one device fetched at once. A sender that announces the next file before the last
- * one's payload connection is closed (kdeconnectd does, right after its last byte) has it set up
- * meanwhile; Ferry's own sender announces a file only once the last one is confirmed.
- */
-const FETCHES_PER_DEVICE = 2;
 
 interface IncomingBatch {
     transfer: Transfer;

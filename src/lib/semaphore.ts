@@ -12,18 +12,30 @@ export class Semaphore {
      * on a device's files starting in the order they were announced).
      */
     async run<T>(job: () => Promise<T>): Promise<T> {
+        const release = await this.acquire();
+        try {
+            return await job();
+        } finally {
+            release();
+        }
+    }
+
+    /** A slot, once one is free, in the order asked for; the function gives it back (once). */
+    async acquire(): Promise<() => void> {
         if (this.active < this.limit)
             this.active++;
         else
             await new Promise<void>(resolve => this.waiting.push(resolve));
-        try {
-            return await job();
-        } finally {
+        let held = true;
+        return () => {
+            if (!held)
+                return;
+            held = false;
             const next = this.waiting.shift();
             if (next)
                 next();
             else
                 this.active--;
-        }
+        };
     }
 }

@@ -113,6 +113,14 @@ export function isGSConnectCertificate(peerCertificateDer: Uint8Array): boolean 
  * So to protocol 7 KDE Connect receivers the next file goes after a pause of 100 ms plus 100 ms
  * a MiB (10 MB/s: four times the slowest write measured); to everyone else at once.
  */
+/**
+ * Files of one device fetched at once, said in our identity (FETCHES_AT_ONCE_FIELD). A sender that
+ * announces the next file before the last one's payload connection is closed (kdeconnectd does,
+ * right after its last byte; Ferry's sender, to a Ferry receiver, as soon as fewer than this many
+ * of its files are unconfirmed) has it set up meanwhile.
+ */
+export const FETCHES_PER_DEVICE = 2;
+
 export function pauseBeforeNextFileMs(protocolVersion: number, gsconnect: boolean, size: number): number {
     if (protocolVersion >= 8 || gsconnect)
         return 0;

@@ -1,6 +1,9 @@
-// A file counts as sent only once the receiver confirmed it: against the bench's protocol-only
-// KDE Connect receiver (bench/ideal_peer.py: Python's OpenSSL, real TLS) made to reset one
-// file's payload connection halfway.
+// Ferry's sender has more than one file of a batch under way only with a receiver that says it
+// fetches that many at once (ferryFetchesAtOnce in its identity, as a Ferry says it), never more
+// than the sender's own limit, and a file still counts only once confirmed. The receiver is the
+// bench's protocol-only KDE Connect receiver (bench/ideal_peer.py: Python's OpenSSL, real TLS),
+// made to hold each payload connection open after its last byte, so that a sender that waits for
+// the confirmation is told apart from one that does not, or to reset one file halfway.
 import GLib from 'gi://GLib';
 import {requireRoot} from '../lib/ferry.js';
 import {FerryNode, HostPair} from '../lib/netns.js';
@@ -90,7 +93,39 @@ describe('files of a batch under way at once', () => {
         return whole;
     };
 
-    for (const [how, flags] of [['one at a time', []]] as const) {
+    it('sends one file at a time to a receiver that says nothing of it (every KDE Connect peer)', async () => {
+        if (!requireRoot(isRoot()))
+            return;
+        const {sent, received, transfer} = await sendTo(['--hold-ms', '300']);
+        expect(sent.status).withContext(sent.stderr + sent.stdout).toBe(0);
+        expect(received.errors).toEqual([]);
+        expect(received.max_at_once).toBe(1);
+        expect((await arrived()).length).toBe(files.length);
+        expect(transfer.delivered).toBe(files.length);
+    }, SPEC_MS);
+
+    it('overlaps two files with a receiver that fetches two at once, each counted when confirmed', async () => {
+        if (!requireRoot(isRoot()))
+            return;
+        const {sent, received, transfer} = await sendTo(['--fetches', '2', '--hold-ms', '300']);
+        expect(sent.status).withContext(sent.stderr + sent.stdout).toBe(0);
+        expect(received.errors).toEqual([]);
+        expect(received.max_at_once).toBe(2);
+        expect((await arrived()).length).toBe(files.length);
+        expect(transfer.state).toBe('done');
+        expect(transfer.delivered).toBe(files.length);
+    }, SPEC_MS);
+
+    it('keeps to its own limit of four whatever a receiver says', async () => {
+        if (!requireRoot(isRoot()))
+            return;
+        const {sent, received} = await sendTo(['--fetches', '16', '--hold-ms', '300']);
+        expect(sent.status).withContext(sent.stderr + sent.stdout).toBe(0);
+        expect(received.max_at_once).toBe(4);
+        expect((await arrived()).length).toBe(files.length);
+    }, SPEC_MS);
+
+    for (const [how, flags] of [['one at a time', []], ['two at once', ['--fetches', '2']]] as const) {
         it(`fails the batch at the file that did not arrive and claims no file it was not confirmed (${how})`, async () => {
             if (!requireRoot(isRoot()))
                 return;

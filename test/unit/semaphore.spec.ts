@@ -55,4 +55,31 @@ describe('the semaphore a device\'s fetches share', () => {
         await expectAsync(s.run(() => Promise.reject(new Error('no')))).toBeRejectedWithError('no');
         expect(await s.run(() => Promise.resolve(7))).toBe(7);
     });
+
+    it('hands out slots by acquire in the order asked, and a slot given back twice frees one slot only', async () => {
+        const s = new Semaphore(2);
+        const first = await s.acquire();
+        const second = await s.acquire();
+        const order: number[] = [];
+        const third = s.acquire().then(r => (order.push(3), r));
+        const fourth = s.acquire().then(r => (order.push(4), r));
+        await new Promise(resolve => setTimeout(resolve, 0));
+        expect(order).toEqual([]);
+        first();
+        first();
+        const released3 = await third;
+        await new Promise(resolve => setTimeout(resolve, 0));
+        // the second give-back of the same slot freed nothing: the fourth still waits
+        expect(order).toEqual([3]);
+        second();
+        const released4 = await fourth;
+        expect(order).toEqual([3, 4]);
+        released3();
+        released4();
+        // both slots free again
+        (await s.acquire())();
+        const a = await s.acquire(), b = await s.acquire();
+        a();
+        b();
+    });
 });
