@@ -74,16 +74,30 @@ export function errorMessage(e: unknown): string {
 }
 
 /** Writes all of `data` with write_bytes_async (GLib.Bytes: write_all_async corrupts JS arrays in gjs 1.74). */
-export async function writeAll(out: Gio.OutputStream, data: Uint8Array, cancellable: Gio.Cancellable | null,
+export function writeAll(out: Gio.OutputStream, data: Uint8Array, cancellable: Gio.Cancellable | null,
     priority = GLib.PRIORITY_DEFAULT): Promise<void> {
-    let bytes = new GLib.Bytes(data);
-    while (bytes.get_size() > 0) {
-        const n = await out.write_bytes_async(bytes, priority, cancellable);
+    return writeAllBytes(out, new GLib.Bytes(data), cancellable, priority);
+}
+
+/** Writes all of `bytes`, however many writes it takes; the bytes never pass through JS. */
+export async function writeAllBytes(out: Gio.OutputStream, bytes: GLib.Bytes, cancellable: Gio.Cancellable | null,
+    priority = GLib.PRIORITY_DEFAULT): Promise<void> {
+    const size = bytes.get_size();
+    for (let written = 0; written < size;) {
+        const n = await out.write_bytes_async(written === 0 ? bytes : sliceBytes(bytes, written, size - written), priority, cancellable);
         if (n <= 0)
             throw new Error('the connection accepted no more data');
-        const size = bytes.get_size();
-        bytes = n >= size ? new GLib.Bytes(new Uint8Array()) : bytes.new_from_bytes(n, size - n);
+        written += n;
     }
+}
+
+/** What GLib 2.86 and later introspect g_bytes_new_from_bytes as: a constructor, no longer a method. */
+type BytesConstructor = {new_from_bytes?: (bytes: GLib.Bytes, offset: number, length: number) => GLib.Bytes};
+
+/** `length` bytes of `bytes` from `offset`, sharing its memory (on every GLib: see BytesConstructor). */
+export function sliceBytes(bytes: GLib.Bytes, offset: number, length: number): GLib.Bytes {
+    const newer = (GLib.Bytes as unknown as BytesConstructor).new_from_bytes;
+    return newer ? newer(bytes, offset, length) : bytes.new_from_bytes(offset, length);
 }
 
 /** Cancels `cancellable` after `ms` unless the returned disarm function is called first. */

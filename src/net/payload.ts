@@ -6,7 +6,7 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import GObject from 'gi://GObject';
 import {PAYLOAD_PORT_MAX, PAYLOAD_PORT_MIN} from '../protocol/limits.js';
-import {callAsync, cancelAfter, childCancellable, connectTcp, errorMessage, holdReferences, isCancelled, setNoDelay} from './gio.js';
+import {callAsync, cancelAfter, childCancellable, connectTcp, errorMessage, holdReferences, isCancelled, setNoDelay, writeAllBytes} from './gio.js';
 import {PinPolicy, closeStream, handshake, tlsClient, tlsServer} from './tls.js';
 import {trace} from '../lib/trace.js';
 
@@ -121,10 +121,7 @@ async function copySmall(input: Gio.InputStream, output: Gio.OutputStream, limit
             try {
                 const bytes = await input.read_bytes_async(limit - copied, GLib.PRIORITY_DEFAULT, cancellable);
                 n = bytes.get_size();
-                for (let written = 0; written < n;) {
-                    const rest = written === 0 ? bytes : bytes.new_from_bytes(written, n - written);
-                    written += await output.write_bytes_async(rest, GLib.PRIORITY_DEFAULT, cancellable);
-                }
+                await writeAllBytes(output, bytes, cancellable);
             } finally {
                 disarm();
             }
