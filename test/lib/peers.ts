@@ -8,7 +8,7 @@ import {haveKdeconnect} from './kdeconnect.js';
 export interface PeerKind {
     /** e.g. 'kdeconnectd 26.08' */
     label: string;
-    software: 'kdeconnectd' | 'gsconnect';
+    software: 'kdeconnectd' | 'gsconnect' | 'ferry';
     /** The version Debian ships there, as [major, minor]. */
     version: [number, number];
     protocol: 7 | 8;
@@ -44,6 +44,20 @@ export const GSCONNECT_KINDS: PeerKind[] = [
         missing: () => haveGSConnect() ? null : 'GSConnect on the host (apt-get install gnome-shell-extension-gsconnect)'},
     rootKind('gsconnect', 'GSConnect 62', [62, 0], 'FERRY_TRIXIE_ROOT', 'trixie'),
     rootKind('gsconnect', 'GSConnect 74', [74, 0], 'FERRY_SID_ROOT', 'sid'),
+];
+
+/**
+ * Another Ferry engine, the one peer Ferry's sender has several files under way at once with (it
+ * says it fetches two at once): on the host's gjs, and on Debian unstable's gjs 1.90 and GLib.
+ */
+export const FERRY_KINDS: PeerKind[] = [
+    {label: 'Ferry', software: 'ferry', version: [0, 1], protocol: 8, root: () => null, missing: () => null},
+    {label: 'Ferry on gjs 1.90', software: 'ferry', version: [0, 1], protocol: 8, root: () => GLib.getenv('FERRY_SID_ROOT'),
+        missing: () => {
+            const r = GLib.getenv('FERRY_SID_ROOT');
+            return r && GLib.file_test(`${r}/usr/bin/gjs`, GLib.FileTest.EXISTS) ? null
+                : 'gjs in the Debian sid root (FERRY_SID_ROOT from scripts/rig-root.sh sid)';
+        }},
 ];
 
 /** At least [major, minor]. */

@@ -1,16 +1,16 @@
-// The transfer matrix: every real peer (kdeconnectd 22.12, 25.04, 26.08; GSConnect 54, 62, 74),
-// both directions, batches generated from a seed (sizes at the edges of records and buffers,
+// The transfer matrix: every real peer (kdeconnectd 22.12, 25.04, 26.08; GSConnect 54, 62, 74,
+// and another Ferry, the one peer that gets several files of a batch at once), both directions, batches generated from a seed (sizes at the edges of records and buffers,
 // large random ones, hostile but legal names, any order) and 200 small files each way. What
 // counts is what arrived: every file byte-exact under its name, no partial file on either side,
 // `ferry send` exiting 0 only when the peer took every file, and Ferry's transfer records
 // agreeing with the files. The seed is printed; FERRY_MATRIX_SEED=N repeats a run.
 import GLib from 'gi://GLib';
 import {Batch, GenFile, baseSeed, describeBatch, generateBatch, hashes, uniformBatch, writeFiles} from '../lib/batches.js';
-import {requirePrerequisite, waitDevice} from '../lib/ferry.js';
+import {pairBoth, requirePrerequisite, waitDevice} from '../lib/ferry.js';
 import {GSConnectPeer, Session} from '../lib/gsconnect.js';
 import {KdePeer} from '../lib/kdeconnect.js';
 import {FerryNode, HostPair} from '../lib/netns.js';
-import {GSCONNECT_KINDS, KDE_KINDS, PeerKind, atLeast} from '../lib/peers.js';
+import {FERRY_KINDS, GSCONNECT_KINDS, KDE_KINDS, PeerKind, atLeast} from '../lib/peers.js';
 import {check, isRoot, run, sleep, waitFor} from '../lib/proc.js';
 
 const SEED = baseSeed();
@@ -137,7 +137,49 @@ class GSConnectMatrixPeer implements MatrixPeer {
     }
 }
 
+class FerryMatrixPeer implements MatrixPeer {
+    constructor(readonly node: FerryNode, readonly id: string) {}
+    get name() {
+        return this.node.name;
+    }
+
+    get downloads() {
+        return `${this.node.home}/received`;
+    }
+
+    get outbox() {
+        return `${this.node.home}/out`;
+    }
+
+    static async start(ns: string, name: string, root: string | null): Promise<FerryMatrixPeer> {
+        const node = new FerryNode(ns, name);
+        node.root = root;
+        const id = (await node.json<{id: string}>(['id', '--identity', 'ferry'])).id;
+        const peer = new FerryMatrixPeer(node, id);
+        await node.serve(['--identity', 'ferry', '--receive-dir', peer.downloads]);
+        return peer;
+    }
+
+    /** One `ferry send` of the whole selection; it must say every file arrived (what did is checked after). */
+    async send(ferryId: string, names: string[], arrived: (names: string[]) => Promise<void>): Promise<void> {
+        const r = await this.node.cli(['send', ferryId, ...names.map(n => `${this.outbox}/${n}`)]);
+        if (r.status !== 0)
+            throw new Error(`ferry send from ${this.name} exited ${r.status}: ${r.stderr}${r.stdout.slice(-600)}\n${this.excerpt()}`);
+        await arrived(names);
+    }
+
+    excerpt(): string {
+        return (this.node.serveProc?.output ?? '').split('\n').filter(l => /sen[dt]|receiv|fail/.test(l)).slice(-25).join('\n');
+    }
+
+    destroy(): Promise<void> {
+        return this.node.destroy();
+    }
+}
+
 async function startPeer(kind: PeerKind, ns: string, name: string): Promise<MatrixPeer> {
+    if (kind.software === 'ferry')
+        return FerryMatrixPeer.start(ns, name, kind.root());
     if (kind.software === 'kdeconnectd')
         return new KdeMatrixPeer(await KdePeer.start(ns, name, kind.root()));
     const session = new Session(ns, GLib.dir_make_tmp('ferry-gsc-matrix-XXXXXX') ?? '', kind.root());
@@ -148,6 +190,10 @@ async function startPeer(kind: PeerKind, ns: string, name: string): Promise<Matr
 }
 
 async function pair(kind: PeerKind, ferry: FerryNode, peer: MatrixPeer, ferryId: string, raw: {kde?: KdePeer; gsc?: GSConnectPeer}): Promise<void> {
+    if (peer instanceof FerryMatrixPeer) {
+        await pairBoth(ferry, peer.node);
+        return;
+    }
     const requesting = ferry.cli(['pair', peer.name, '--wait', '30']);
     if (raw.kde) {
         const kde = raw.kde;
@@ -183,7 +229,7 @@ function stallsAfterEmptyFile(kind: PeerKind): boolean {
     return kind.software === 'kdeconnectd' && !atLeast(kind, 26, 4);
 }
 
-for (const kind of [...KDE_KINDS, ...GSCONNECT_KINDS])
+for (const kind of [...KDE_KINDS, ...GSCONNECT_KINDS, ...FERRY_KINDS])
     describeMatrix(kind);
 
 function describeMatrix(kind: PeerKind): void {
@@ -196,7 +242,7 @@ function describeMatrix(kind: PeerKind): void {
         let raw: {kde?: KdePeer; gsc?: GSConnectPeer} = {};
         let ferryId = '', recv = '', outbox = '';
         const originalTimeout = jasmine.DEFAULT_TIMEOUT_INTERVAL;
-        const kindIndex = [...KDE_KINDS, ...GSCONNECT_KINDS].indexOf(kind);
+        const kindIndex = [...KDE_KINDS, ...GSCONNECT_KINDS, ...FERRY_KINDS].indexOf(kind);
 
         beforeAll(async () => {
             jasmine.DEFAULT_TIMEOUT_INTERVAL = 240000;
@@ -208,7 +254,7 @@ function describeMatrix(kind: PeerKind): void {
             outbox = GLib.dir_make_tmp('ferry-matrix-out-XXXXXX') ?? '';
             ferryId = (await ferry.json<{id: string}>(['id', '--identity', 'ferry'])).id;
             await ferry.serve(['--identity', 'ferry', '--receive-dir', recv]);
-            peer = await startPeer(kind, hosts.nsB, kind.software === 'kdeconnectd' ? 'Plasma' : 'Desk');
+            peer = await startPeer(kind, hosts.nsB, {kdeconnectd: 'Plasma', gsconnect: 'Desk', ferry: 'Other'}[kind.software]);
             raw = peer instanceof KdeMatrixPeer ? {kde: peer.kde} : peer instanceof GSConnectMatrixPeer ? {gsc: peer.gsc} : {};
             await waitFor(`Ferry to see ${kind.label}`, 30000, async () => {
                 const found = (await ferry.json<{id: string; reachable: boolean}[]>(['devices'])).find(d => d.id === peer.id && d.reachable);
