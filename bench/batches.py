@@ -6,10 +6,12 @@ last file is whole at the receiver, and every file is checked with SHA-256."""
 import json, os, re, shutil, statistics, subprocess, time
 
 import kde_peers
-from common import FERRY, IP_B, ROOT, NS_A, NS_B, NS_C, NS_D, ferry_node, in_ns, netns_up, result_of, wait_line
+from common import FERRY, IP_A, IP_B, ROOT, NS_A, NS_B, NS_C, NS_D, ferry_node, in_ns, netns_up, result_of, wait_line
 
 IDEAL_PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'ideal_peer.py')
 IDEAL = 'protocol-only receiver'
+IDEAL_TWO = IDEAL + ' (2 at once)'
+BATCH_REF = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'batch_ref.py')
 
 BATCHES = [('200 x 4 KiB', 200, 4 << 10), ('50 x 2 MiB', 50, 2 << 20)]
 
@@ -117,9 +119,9 @@ def kde_to_ferry(work, kde, ferry_id, paths, digests, size, label):
                gap_ms=r['gap_transfer_ms'], breakdown=breakdown(r['trace']))
 
 
-def ideal_receiver(work, ferry_id, count):
+def ideal_receiver(work, ferry_id, count, *flags):
     """bench/ideal_peer.py in NS_A with config A's identity (which every sender here trusts), linked to the sender in NS_B."""
-    return subprocess.Popen(in_ns(NS_A, 'python3', IDEAL_PEER, work + '/A', ferry_id, IP_B, work + '/recvIdeal', str(count)),
+    return subprocess.Popen(in_ns(NS_A, 'python3', IDEAL_PEER, work + '/A', ferry_id, IP_B, work + '/recvIdeal', str(count), *flags),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -152,9 +154,10 @@ def kde_to_ideal(work, kde, ferry_id, paths, digests, size, label):
                breakdown=breakdown(r['trace']))
 
 
-def ferry_to_ideal(work, ids, paths, digests, size):
-    """Ferry's sender's own pace: B's engine sends the batch to the protocol-only receiver, timed like ferry_to_ferry."""
-    proc = ideal_receiver(work, ids['A'], len(paths))
+def ferry_to_ideal(work, ids, paths, digests, size, at_once=1):
+    """Ferry's sender's own pace: B's engine sends the batch to the protocol-only receiver, timed like ferry_to_ferry;
+    with at_once 2 the receiver says it fetches two files at once, as a Ferry does, and the sender overlaps them."""
+    proc = ideal_receiver(work, ids['A'], len(paths), *(['--fetches', str(at_once)] if at_once > 1 else []))
     try:
         # the sender's engine links only once started, and it says `ready` only once linked
         tx = ferry_node('send', work, ids['A'], work + '/unused', paths, NS_B, 'B')
@@ -165,9 +168,36 @@ def ferry_to_ideal(work, ids, paths, digests, size):
         proc.kill()
         raise
     r = ideal_result(proc)
-    return row('Ferry -> ' + IDEAL, len(paths), size, (r['t_end_us'] - r_tx['t_start_us']) / 1e6,
+    return row('Ferry -> ' + (IDEAL_TWO if at_once > 1 else IDEAL), len(paths), size, (r['t_end_us'] - r_tx['t_start_us']) / 1e6,
                check_arrived(work + '/recvIdeal', digests), sender_gap_ms=r_tx['gap_transfer_ms'],
                breakdown=breakdown(r['trace'], r_tx['trace']))
+
+
+def openssl_batch(work, paths, digests, size, depth, tls=True, port=1771):
+    """The protocol's own pace (bench/batch_ref.py): an OpenSSL pair doing nothing but the KDE Connect way of sending
+    files, NS_B to NS_A with the bench identities, `depth` files under way at once; without TLS (tls False) plain TCP,
+    one connection per file."""
+    out = work + '/recvRef'
+    os.makedirs(out, exist_ok=True)
+    a, b = work + '/A/', work + '/B/'
+    creds = lambda own, peer: [own + 'certificate.pem', own + 'private.pem', peer + 'certificate.pem'] if tls else ['-', '-', '-']
+    rx = subprocess.Popen(in_ns(NS_A, 'python3', BATCH_REF, 'receive', str(port), out, *creds(a, b)),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_line(rx, 'ready', 20)
+        tx = subprocess.run(in_ns(NS_B, 'python3', BATCH_REF, 'send', IP_A, str(port), str(depth), *creds(b, a), *paths),
+                            capture_output=True, text=True, timeout=600)
+        line = [l for l in tx.stdout.splitlines() if l.startswith('{')]
+        if not line:
+            raise RuntimeError('the OpenSSL batch pair failed: ' + (tx.stdout + tx.stderr)[-500:])
+        rx.wait(timeout=60)
+    finally:
+        if rx.poll() is None:
+            rx.kill()
+            rx.wait()
+    r = json.loads(line[0])
+    return row(('OpenSSL pair, %d at once' if tls else 'plain TCP, a connection per file, %d at once') % depth, len(paths), size,
+               r['seconds'], check_arrived(out, digests))
 
 
 def kde_to_kde(sender, receiver, paths, digests, size, label):
@@ -346,6 +376,12 @@ def run_all(work, ids, kinds, runs, single):
         paths, digests = made[label]
         measure(results[label], 'Ferry -> Ferry', runs, lambda: ferry_to_ferry(work, ids, paths, digests, size))
         measure(results[label], 'Ferry -> ' + IDEAL, runs, lambda: ferry_to_ideal(work, ids, paths, digests, size))
+        measure(results[label], 'Ferry -> ' + IDEAL_TWO, runs, lambda: ferry_to_ideal(work, ids, paths, digests, size, 2))
+        for depth in (1, 2, 4):
+            measure(results[label], 'OpenSSL pair, %d at once' % depth, runs,
+                    lambda: openssl_batch(work, paths, digests, size, depth))
+        measure(results[label], 'plain TCP, a connection per file, 1 at once', runs,
+                lambda: openssl_batch(work, paths, digests, size, 1, tls=False))
     roots = dict(kinds)
     for kind, root in kinds:
         kde = kde_peers.Kde(NS_B, 'KDE', root)
@@ -424,9 +460,18 @@ def report(results, single):
                       'this sender allows any receiver, not a bound); Ferry receiving: %s x the %s' % (
                           kind, IDEAL, ideal, ratio(ideal, med(rows, '%s -> %s' % (kind, kind))), kind, kind,
                           ratio(med(rows, kind + ' -> Ferry'), ideal), IDEAL))
+        print('- Ferry -> Ferry: %s x the OpenSSL pair with as many files under way (2); Ferry -> %s: %s x the OpenSSL pair '
+              'one at a time' % (ratio(med(rows, 'Ferry -> Ferry'), med(rows, 'OpenSSL pair, 2 at once')), IDEAL,
+                                 ratio(med(rows, 'Ferry -> ' + IDEAL), med(rows, 'OpenSSL pair, 1 at once'))))
         if label.startswith('50') and single.get('rows'):
             one = statistics.median(r['mbps'] for r in single['rows']['receive'])
             print('- Ferry -> Ferry batch MB/s / single-file receive MB/s of this run: %s' % ratio(med(rows, 'Ferry -> Ferry', 'mbps'), one))
+            ref = single.get('reference_mbps')
+            for depth in (1, 2, 4):
+                print('- the OpenSSL pair\'s batch, %d at once, MB/s / its single-file MB/s (the protocol\'s own ratio): %s' % (
+                    depth, ratio(med(rows, 'OpenSSL pair, %d at once' % depth, 'mbps'), ref)))
+            print('- plain TCP, a connection per file, one at a time, MB/s / plain TCP\'s single-file MB/s: %s' % ratio(
+                med(rows, 'plain TCP, a connection per file, 1 at once', 'mbps'), single.get('plain_mbps')))
         if single.get('receive_gap_p99') and 'Ferry -> Ferry' in rows:
             p99 = statistics.median(r['gap_ms']['p99'] for r in rows['Ferry -> Ferry'])
             print('- main-loop gap p99 in the Ferry receiver: %.2f ms in the batch, %.2f ms in the single-file receive' % (
