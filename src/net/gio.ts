@@ -91,7 +91,7 @@ export async function writeAllBytes(out: Gio.OutputStream, bytes: GLib.Bytes, ca
     }
 }
 
-/** What GLib 2.86 and later introspect g_bytes_new_from_bytes as: a constructor, no longer a method. */
+/** What the GLib of Debian forky and sid (2.90; trixie's 2.84 still has the method) introspects g_bytes_new_from_bytes as: a constructor. */
 type BytesConstructor = {new_from_bytes?: (bytes: GLib.Bytes, offset: number, length: number) => GLib.Bytes};
 
 /** `length` bytes of `bytes` from `offset`, sharing its memory (on every GLib: see BytesConstructor). */

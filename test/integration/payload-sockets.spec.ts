@@ -37,7 +37,7 @@ describe('payload sockets', () => {
         }
     });
 
-    it('write a GBytes whole when the socket takes it a part at a time (on every GLib: 2.86 made slicing a constructor)', async () => {
+    it('write a GBytes whole when the socket takes it a part at a time (on every GLib: 2.90 made slicing a constructor)', async () => {
         const server = new PayloadServer();
         try {
             const accepting = server.accept(null, 5000);
