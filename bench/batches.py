@@ -74,6 +74,8 @@ def ferry_to_ferry(work, ids, paths, digests, size):
     r_rx, r_tx = result_of(rx), result_of(tx)
     return row('Ferry -> Ferry', len(paths), size, (r_rx['t_end_us'] - r_tx['t_start_us']) / 1e6,
                check_arrived(recv, digests), gap_ms=r_rx['gap_transfer_ms'], sender_gap_ms=r_tx['gap_transfer_ms'],
+               cpu_ms=(r_rx['cpu_ms_per_file'], r_rx['main_thread_cpu_ms_per_file'], r_tx['cpu_ms_per_file'],
+                       r_tx['main_thread_cpu_ms_per_file']),
                breakdown=breakdown(r_rx['trace'], r_tx['trace']))
 
 
@@ -444,6 +446,11 @@ def report(results, single):
                     gaps.append('%.2f / %.2f' % (statistics.median(r[field]['p99'] for r in rs), max(r[field]['max'] for r in rs)))
             print('| %s | %.1f [%s] | %.1f | %s | %s |' % (key, med(rows, key), ', '.join('%.0f' % r['files_per_s'] for r in rs),
                   med(rows, key, 'mbps'), '; '.join(gaps) or '–', all(r['arrived'] == r['files'] for r in rs)))
+        if 'Ferry -> Ferry' in rows:
+            cpu = [statistics.median(r['cpu_ms'][i] for r in rows['Ferry -> Ferry']) for i in range(4)]
+            print('- Ferry -> Ferry, CPU ms per file (all threads / main thread): receiver %.2f / %.2f, sender %.2f / %.2f; '
+                  'wall ms per file %.2f (two cores: %.2f of CPU)' % (*cpu, 1000 / med(rows, 'Ferry -> Ferry'),
+                                                                        2000 / med(rows, 'Ferry -> Ferry')))
         ideal = med(rows, 'Ferry -> ' + IDEAL)
         if ideal:
             print('- Ferry sending, its own pace: the %s takes %.1f files/s; Ferry receiving: %s x, kde 26.08 receiving: %s x that' % (

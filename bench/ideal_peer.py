@@ -14,8 +14,8 @@ the sender opens (KDE Connect's inverted roles: the side that accepted TCP is th
 prints `ready` once linked, then one JSON line when each of COUNT files arrived whole or failed (or on SIGTERM): the
 monotonic time of the last one (`t_end_us`, the same clock as bench/node.ts and time.monotonic()),
 per-file step times, and the most payload connections it had open at once (`max_at_once`).
---fetches N says in its identity that it fetches N files at once, as a Ferry does
-(`ferryFetchesAtOnce`), so a Ferry sender overlaps files to it. The test suite uses it as a
+--fetches N answers the first file announced with Ferry's packet saying it fetches N files at
+once (`ferry.share.fetches`), as a Ferry does, so a Ferry sender overlaps the files after it. The test suite uses it as a
 receiver that can be made to misbehave: --hold-ms keeps every payload connection open that long
 after its last byte before closing it (the confirmation), --reset NAME resets the connection of
 file NAME halfway through it (a file that did not arrive; it still ends the run as one)."""
@@ -33,11 +33,9 @@ def packet(kind, body):
     return (json.dumps({'id': int(time.time() * 1000), 'type': kind, 'body': body}) + '\n').encode()
 
 
-def identity(device_id, tcp_port=None, fetches=None):
+def identity(device_id, tcp_port=None):
     body = {'deviceId': device_id, 'deviceName': 'Bench', 'deviceType': 'desktop', 'protocolVersion': 8,
             'incomingCapabilities': ['kdeconnect.share.request'], 'outgoingCapabilities': ['kdeconnect.share.request']}
-    if fetches is not None:
-        body['ferryFetchesAtOnce'] = fetches
     if tcp_port is not None:
         body['tcpPort'] = tcp_port
     return packet('kdeconnect.identity', body)
@@ -81,7 +79,7 @@ class Receiver:
         server.settimeout(1)
         deadline = time.monotonic() + 30
         while True:
-            udp.sendto(identity(self.device_id, TCP_PORT, self.fetches), (self.sender_ip, UDP_PORT))
+            udp.sendto(identity(self.device_id, TCP_PORT), (self.sender_ip, UDP_PORT))
             try:
                 raw, _ = server.accept()
                 break
@@ -94,7 +92,7 @@ class Receiver:
         # nothing follows the plaintext identity before our ClientHello: no bytes are left behind
         read_line(raw, b'')
         tls = self.ctx.wrap_socket(raw, server_side=False)
-        tls.sendall(identity(self.device_id, None, self.fetches))
+        tls.sendall(identity(self.device_id))
         peer, rest = read_line(tls, b'')
         if peer.get('type') != 'kdeconnect.identity':
             raise RuntimeError('expected the encrypted identity, got %s' % peer.get('type'))
@@ -184,6 +182,7 @@ class Receiver:
             os.utime(final, ns=(body['lastModified'] * 1_000_000,) * 2)
 
     def serve(self, link, buf):
+        told = False
         while not self.finished.is_set():
             try:
                 p, buf = read_line(link, buf)
@@ -195,6 +194,10 @@ class Receiver:
             info = p.get('payloadTransferInfo') or {}
             if p.get('type') != 'kdeconnect.share.request' or 'filename' not in p.get('body', {}):
                 continue
+            if self.fetches and not told:
+                # as a Ferry answers the first file announced on a link
+                link.sendall(packet('ferry.share.fetches', {'fetchesAtOnce': self.fetches}))
+                told = True
             if 'port' in info:
                 threading.Thread(target=self.fetch, args=(p['body'], int(p.get('payloadSize', 0)), int(info['port']), now_us()),
                                  daemon=True).start()

@@ -95,6 +95,10 @@ async function main(): Promise<number> {
         handshake_ms: ((tFirst || tEnd) - t0) / 1000,
         rss_growth_mib: (memKiB('VmHWM') - rss0) / 1024,
         cpu_s_per_gib: gib > 0 ? cpu / gib : 0, main_thread_cpu_s_per_gib: gib > 0 ? mainCpu / gib : 0,
+        // a batch's CPU (every thread, and the main thread alone) per file: against the wall period
+        // between files it says whether two cores were the limit
+        cpu_ms_per_file: t.delivered > 0 ? cpu * 1000 / t.delivered : 0,
+        main_thread_cpu_ms_per_file: t.delivered > 0 ? mainCpu * 1000 / t.delivered : 0,
     }));
     share.destroy();
     engine.stop();

@@ -31,7 +31,10 @@ export class Device {
     protocolVersion: number;
     incomingCapabilities: string[] = [];
     outgoingCapabilities: string[] = [];
-    /** Files the device fetches at once, as it said (1 unless it is a Ferry). */
+    /**
+     * Files the device fetches at once, as it said on its current link (PACKET_FERRY_FETCHES: a
+     * Ferry says it); 1 for every other device, and until it says so.
+     */
     fetchesAtOnce = 1;
     link: Link | null = null;
     discoveredBy = '';
@@ -61,7 +64,7 @@ export class Device {
         this.protocolVersion = identity.protocolVersion;
         this.incomingCapabilities = identity.incomingCapabilities;
         this.outgoingCapabilities = identity.outgoingCapabilities;
-        this.fetchesAtOnce = identity.fetchesAtOnce;
+        this.fetchesAtOnce = 1;
         // a fresh state machine for the version spoken on this link, keeping trust
         if (this.pairing.state !== 'requested' && this.pairing.state !== 'requestedByPeer')
             this.pairing = new PairingState(this.paired, link.protocolVersion);

@@ -14,7 +14,6 @@ import {
     DeviceType, MAX_PENDING_LINKS, MAX_UNPAIRED_LINKS, PACKET_IDENTITY, PACKET_PAIR, PACKET_SHARE_REQUEST, PACKET_SHARE_UPDATE, PROTOCOL_VERSION, UDP_PORT,
 } from '../protocol/limits.js';
 import {sanitizeDeviceName} from '../protocol/names.js';
-import {FETCHES_PER_DEVICE} from '../protocol/share.js';
 import {Packet, makePacket} from '../protocol/packet.js';
 import {IntervalLimiter, LogThrottle} from '../protocol/rateLimit.js';
 import {Device, DeviceInfo} from './device.js';
@@ -125,7 +124,6 @@ export class Engine extends Emitter<EngineEvents> {
             protocolVersion: this.protocolVersion,
             incomingCapabilities: INCOMING_CAPABILITIES,
             outgoingCapabilities: OUTGOING_CAPABILITIES,
-            fetchesAtOnce: FETCHES_PER_DEVICE,
         };
     }
 

@@ -49,18 +49,17 @@ interface PeerSide {
     peerCertificate: Gio.TlsCertificate;
     gsconnect: boolean;
     withPayload: (f: OutgoingFile) => boolean;
-    /** Files of the batch under way at once: announced and not yet confirmed. */
-    depth: number;
 }
 
 /** The most files Ferry's sender has under way at once, to a receiver that fetches that many at once. */
 const MAX_FILES_UNDER_WAY = 4;
 
 /**
- * How many files go to `device` at once. One, the next announced only once the last is
- * confirmed, unless the device said it fetches more at once (a Ferry: FETCHES_AT_ONCE_FIELD);
- * GSConnect never closes a payload connection, and a protocol 7 kdeconnectd writes the file
- * after it closed (quirk 11), so neither gets more than one whatever it says.
+ * How many files go to `device` at once, now. One, the next announced only once the last is
+ * confirmed, unless the device said it fetches more at once (a Ferry says so in answer to the
+ * first file it is announced on a link: PACKET_FERRY_FETCHES); GSConnect never closes a payload
+ * connection, and a protocol 7 kdeconnectd writes the file after it closed (quirk 11), so neither
+ * gets more than one whatever it says.
  */
 export function filesUnderWay(device: Device, gsconnect: boolean): number {
     if (gsconnect || device.protocolVersion < 8)
@@ -91,30 +90,31 @@ export class Sender {
         const withPayload = (f: OutgoingFile) => f.size > 0 || gsconnect;
         const ahead = new OpenAhead(files, withPayload, t.cancellable);
         try {
-            await this.sendFiles(device, t, files, ahead, {identity, peerCertificate, gsconnect, withPayload,
-                depth: filesUnderWay(device, gsconnect)});
+            await this.sendFiles(device, t, files, ahead, {identity, peerCertificate, gsconnect, withPayload});
         } finally {
             ahead.discard();
         }
     }
 
     /**
-     * Sends the files in order, each announced once fewer than `depth` of the batch's files are
-     * unconfirmed (1: the next file is announced only once the last one is confirmed). A file
-     * counts as sent only once confirmed; one that fails cancels the files after it, never one
-     * before, and the batch fails at the first file that did not arrive.
+     * Sends the files in order, each announced once fewer of the batch's files are unconfirmed
+     * than the device takes at once (filesUnderWay: 1, the next file announced only once the last
+     * is confirmed, until a Ferry says it takes more). A file counts as sent only once confirmed;
+     * one that fails cancels the files after it, never one before, and the batch fails at the
+     * first file that did not arrive.
      */
     private async sendFiles(device: Device, t: Transfer, files: OutgoingFile[], ahead: OpenAhead, peer: PeerSide):
         Promise<void> {
         const own: {cancellable: Gio.Cancellable; release: () => void}[] = [];
         const settled: Promise<void>[] = [];
         // files announced and not yet confirmed or failed (they may be confirmed out of order)
-        const underWay = new Semaphore(peer.depth);
+        const depth = () => filesUnderWay(device, peer.gsconnect);
+        const underWay = new Semaphore(depth);
         let failure: {index: number; file: OutgoingFile; error: unknown} | null = null;
         const fail = (index: number, file: OutgoingFile, error: unknown) => {
             if (!failure || index < failure.index)
                 failure = {index, file, error};
-            own.slice(index + 1).forEach(c => c.cancellable.cancel());
+            own.slice(index + 1).forEach(c => c.cancellable !== t.cancellable && c.cancellable.cancel());
         };
         let confirmedBytes = 0;
         const moving = new Map<number, number>();
@@ -133,7 +133,10 @@ export class Sender {
                         fail(i, f, new EngineError(`${device.name} disconnected`));
                     break;
                 }
-                const mine = childCancellable(t.cancellable);
+                // with files under way at once, a file's own, cancelled when a file before it fails;
+                // one at a time, the batch's (none is under way to cancel, and one more GCancellable
+                // a file measured as a slower small file to kdeconnectd)
+                const mine = depth() > 1 ? childCancellable(t.cancellable) : {cancellable: t.cancellable, release: () => undefined};
                 own.push(mine);
                 t.info.fileIndex = i;
                 t.info.current = f.name;
@@ -157,7 +160,7 @@ export class Sender {
                 }));
                 // the announcements go out in the batch's order
                 await Promise.race([announcement, settled[i]]);
-                if (peer.depth === 1) {
+                if (depth() === 1) {
                     await settled[i];
                     if (!failure && i < files.length - 1 && peer.withPayload(f))
                         await delay(pauseBeforeNextFileMs(device.protocolVersion, peer.gsconnect, f.size), t.cancellable)

@@ -5,11 +5,14 @@ import {Emitter} from '../lib/emitter.js';
 import {trace} from '../lib/trace.js';
 import {Semaphore} from '../lib/semaphore.js';
 import {errorMessage, isCancelled} from '../net/gio.js';
+import {Link} from '../net/link.js';
 import {receivePayload, refusePayload} from '../net/payload.js';
 import {sanitizeFileName} from '../protocol/fileName.js';
 import {PACKET_SHARE_REQUEST, PACKET_SHARE_UPDATE} from '../protocol/limits.js';
 import {makePacket, Packet} from '../protocol/packet.js';
-import {FETCHES_PER_DEVICE, ShareError, ShareRequest, parseShareRequest} from '../protocol/share.js';
+import {
+    FETCHES_PER_DEVICE, PACKET_FERRY_FETCHES, ShareError, ShareRequest, fetchesPacket, parseFetches, parseShareRequest,
+} from '../protocol/share.js';
 import {Device} from './device.js';
 import {Engine, EngineError} from './engine.js';
 import {peerCertificateFromPem} from './identity/certificate.js';
@@ -73,6 +76,8 @@ export class ShareService extends Emitter<ShareEvents> {
     /** Each device's fetches, FETCHES_PER_DEVICE at once, started in the order announced. */
     private readonly lanes = new Map<string, Semaphore>();
     private readonly slots = new Semaphore(MAX_CONCURRENT_TRANSFERS);
+    /** Links on which we said how many files we fetch at once (PACKET_FERRY_FETCHES). */
+    private readonly toldFetches = new WeakSet<Link>();
     private readonly sender: Sender;
     private offPacket: (() => void) | null = null;
 
@@ -143,6 +148,10 @@ export class ShareService extends Emitter<ShareEvents> {
     }
 
     private onPacket(device: Device, packet: Packet): void {
+        if (packet.type === PACKET_FERRY_FETCHES) {
+            device.fetchesAtOnce = parseFetches(packet);
+            return;
+        }
         if (packet.type !== PACKET_SHARE_REQUEST && packet.type !== PACKET_SHARE_UPDATE)
             return;
         let request: ShareRequest;
@@ -181,9 +190,19 @@ export class ShareService extends Emitter<ShareEvents> {
                     refusePayload(address, request.port).catch(() => undefined);
                 return;
             }
+            this.tellFetches(device);
             this.enqueue(device, () => this.receiveFile(device, address, request));
         }
         }
+    }
+
+    /** Tells a device that sends us files how many we fetch at once: once per link (a Ferry then overlaps them). */
+    private tellFetches(device: Device): void {
+        const link = device.link;
+        if (!link || this.toldFetches.has(link))
+            return;
+        this.toldFetches.add(link);
+        link.send(fetchesPacket(FETCHES_PER_DEVICE)).catch(() => undefined);
     }
 
     /**

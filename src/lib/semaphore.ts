@@ -4,7 +4,12 @@ export class Semaphore {
     private readonly waiting: (() => void)[] = [];
     private active = 0;
 
-    constructor(private readonly limit: number) {}
+    /** `limit` may be a function: it is asked each time a slot is, so it can grow (a waiting job then starts at the next release). */
+    constructor(private readonly limit: number | (() => number)) {}
+
+    private get max(): number {
+        return typeof this.limit === 'number' ? this.limit : this.limit();
+    }
 
     /**
      * Runs `job` once a slot is free. A finished job hands its slot straight to the next waiting
@@ -22,7 +27,7 @@ export class Semaphore {
 
     /** A slot, once one is free, in the order asked for; the function gives it back (once). */
     async acquire(): Promise<() => void> {
-        if (this.active < this.limit)
+        if (this.active < this.max)
             this.active++;
         else
             await new Promise<void>(resolve => this.waiting.push(resolve));

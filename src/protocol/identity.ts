@@ -17,21 +17,7 @@ export interface Identity {
     tcpPort?: number;
     targetDeviceId?: string;
     targetProtocolVersion?: number;
-    /** How many announced files the device fetches at once (FETCHES_AT_ONCE_FIELD; 1 when it says nothing). */
-    fetchesAtOnce: number;
 }
-
-/**
- * Ferry's own identity field: how many announced files its receiver fetches at once. Every KDE
- * Connect receiver takes a file announced while the last is still moving (kdeconnectd's own sender
- * does that), but only one that says so here gets files overlapped by Ferry's sender: the overlap
- * was measured to gain nothing against kdeconnectd and once met a reset from 25.04. Other peers
- * ignore fields they do not know.
- */
-export const FETCHES_AT_ONCE_FIELD = 'ferryFetchesAtOnce';
-
-/** The most a device may say it fetches at once; more says nothing (1). */
-const MAX_FETCHES_AT_ONCE = 16;
 
 export function isValidDeviceId(id: unknown): id is string {
     return typeof id === 'string' && DEVICE_ID_PATTERN.test(id);
@@ -59,8 +45,6 @@ export interface OwnIdentity {
     protocolVersion: number;
     incomingCapabilities: string[];
     outgoingCapabilities: string[];
-    /** Files our receiver fetches at once (FETCHES_AT_ONCE_FIELD). */
-    fetchesAtOnce: number;
 }
 
 /** Builds our identity packet; `extra` adds tcpPort (UDP) or the target fields (TCP). */
@@ -74,7 +58,6 @@ export function makeIdentityPacket(own: OwnIdentity, extra: {
         protocolVersion: own.protocolVersion,
         incomingCapabilities: own.incomingCapabilities,
         outgoingCapabilities: own.outgoingCapabilities,
-        [FETCHES_AT_ONCE_FIELD]: own.fetchesAtOnce,
     };
     if (extra.tcpPort !== undefined)
         body.tcpPort = extra.tcpPort;
@@ -105,11 +88,7 @@ export function parseIdentity(packet: Packet): Identity {
         protocolVersion,
         incomingCapabilities: stringList(b.incomingCapabilities),
         outgoingCapabilities: stringList(b.outgoingCapabilities),
-        fetchesAtOnce: 1,
     };
-    const fetches = parseInteger(b[FETCHES_AT_ONCE_FIELD]);
-    if (fetches !== undefined && fetches >= 1 && fetches <= MAX_FETCHES_AT_ONCE)
-        identity.fetchesAtOnce = fetches;
     const tcpPort = parseInteger(b.tcpPort);
     if (tcpPort !== undefined && tcpPort >= TCP_PORT_MIN && tcpPort <= TCP_PORT_MAX)
         identity.tcpPort = tcpPort;

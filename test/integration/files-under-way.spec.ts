@@ -1,9 +1,10 @@
 // Ferry's sender has more than one file of a batch under way only with a receiver that says it
-// fetches that many at once (ferryFetchesAtOnce in its identity, as a Ferry says it), never more
-// than the sender's own limit, and a file still counts only once confirmed. The receiver is the
-// bench's protocol-only KDE Connect receiver (bench/ideal_peer.py: Python's OpenSSL, real TLS),
-// made to hold each payload connection open after its last byte, so that a sender that waits for
-// the confirmation is told apart from one that does not, or to reset one file halfway.
+// fetches that many at once (Ferry's own packet, ferry.share.fetches, sent in answer to the first
+// file announced on a link, as a Ferry's receiver does), never more than the sender's own limit,
+// and a file still counts only once confirmed. The receiver is the bench's protocol-only KDE
+// Connect receiver (bench/ideal_peer.py: Python's OpenSSL, real TLS), made to hold each payload
+// connection open after its last byte, so that a sender that waits for the confirmation is told
+// apart from one that does not, or to reset one file halfway.
 import GLib from 'gi://GLib';
 import {requireRoot} from '../lib/ferry.js';
 import {FerryNode, HostPair} from '../lib/netns.js';

@@ -13,18 +13,16 @@ function identityLine(body: Record<string, unknown>): string {
 describe('identity packets', () => {
     it('builds a protocol 8 identity with tcpPort for UDP', () => {
         const p = makeIdentityPacket({deviceId: ID, deviceName: 'my box', deviceType: 'desktop', protocolVersion: 8,
-            incomingCapabilities: ['kdeconnect.share.request'], outgoingCapabilities: ['kdeconnect.share.request'], fetchesAtOnce: 2},
-        {tcpPort: 1716});
+            incomingCapabilities: ['kdeconnect.share.request'], outgoingCapabilities: ['kdeconnect.share.request']}, {tcpPort: 1716});
         expect(p.type).toBe('kdeconnect.identity');
         expect(p.body).toEqual({deviceId: ID, deviceName: 'my box', deviceType: 'desktop', protocolVersion: 8,
-            incomingCapabilities: ['kdeconnect.share.request'], outgoingCapabilities: ['kdeconnect.share.request'],
-            ferryFetchesAtOnce: 2, tcpPort: 1716});
+            incomingCapabilities: ['kdeconnect.share.request'], outgoingCapabilities: ['kdeconnect.share.request'], tcpPort: 1716});
         expect(encodePacket(p).length).toBeLessThan(8192);
     });
 
     it('builds a protocol 7 identity with the target fields for TCP', () => {
         const p = makeIdentityPacket({deviceId: ID, deviceName: 'x', deviceType: 'laptop', protocolVersion: 7,
-            incomingCapabilities: [], outgoingCapabilities: [], fetchesAtOnce: 1}, {targetDeviceId: 'a'.repeat(32), targetProtocolVersion: 7});
+            incomingCapabilities: [], outgoingCapabilities: []}, {targetDeviceId: 'a'.repeat(32), targetProtocolVersion: 7});
         expect(p.body.protocolVersion).toBe(7);
         expect(p.body.targetDeviceId).toBe('a'.repeat(32));
         expect(p.body.targetProtocolVersion).toBe(7);
@@ -84,22 +82,6 @@ describe('identity packets', () => {
         expect(() => parseIdentity(decodePacket('{"id":1,"type":"kdeconnect.pair","body":{}}'))).toThrowError(/expected an identity/);
     });
 
-    it('reads how many files a Ferry fetches at once, and takes every other peer for one', () => {
-        const parse = (extra: Record<string, unknown>) => parseIdentity(decodePacket(identityLine({deviceId: ID, deviceName: 'x',
-            deviceType: 'desktop', protocolVersion: 8, ...extra}))).fetchesAtOnce;
-        // what the peers send: kdeconnectd, GSConnect and Android say nothing of it
-        expect(parse({})).toBe(1);
-        expect(parse({ferryFetchesAtOnce: 2})).toBe(2);
-        expect(parse({ferryFetchesAtOnce: '3'})).toBe(3);
-        expect(parse({ferryFetchesAtOnce: 16})).toBe(16);
-        for (const hostile of [0, -1, 17, 1e9, 2.5, 'many', null, [2], {n: 2}, true])
-            expect(parse({ferryFetchesAtOnce: hostile})).withContext(JSON.stringify(hostile)).toBe(1);
-        // our own packet says it, and says it back
-        const own = makeIdentityPacket({deviceId: ID, deviceName: 'x', deviceType: 'desktop', protocolVersion: 8,
-            incomingCapabilities: [], outgoingCapabilities: [], fetchesAtOnce: 2});
-        expect(parseIdentity(decodePacket(JSON.stringify(own))).fetchesAtOnce).toBe(2);
-    });
-
     it('validates ids like the peers do', () => {
         expect(isValidDeviceId(ID)).toBeTrue();
         expect(isValidDeviceId('0f3c9a51-b2d8-4e6f-9a7b-1c2d3e4f5061')).toBeTrue();
@@ -111,7 +93,7 @@ describe('identity packets', () => {
         expect(negotiatedVersion(8, 7)).toBe(7);
         expect(negotiatedVersion(8, 8)).toBe(8);
         const base = {deviceId: ID, deviceName: 'a', deviceType: 'phone' as const, protocolVersion: 8,
-            incomingCapabilities: [], outgoingCapabilities: [], fetchesAtOnce: 1};
+            incomingCapabilities: [], outgoingCapabilities: []};
         expect(encryptedIdentityMismatch(base, {...base, deviceName: 'renamed'})).toBeNull();
         expect(encryptedIdentityMismatch(base, {...base, deviceId: 'b'.repeat(32)})).toMatch(/device id changed/);
         expect(encryptedIdentityMismatch(base, {...base, protocolVersion: 7})).toMatch(/protocol version changed/);

@@ -82,4 +82,22 @@ describe('the semaphore a device\'s fetches share', () => {
         a();
         b();
     });
+
+    it('asks a limit given as a function each time a slot is asked for, so it can grow', async () => {
+        let limit = 1;
+        const s = new Semaphore(() => limit);
+        const first = await s.acquire();
+        let second = false;
+        const waiting = s.acquire().then(r => (second = true, r));
+        await new Promise(resolve => setTimeout(resolve, 0));
+        expect(second).toBeFalse();
+        limit = 2;
+        // a slot asked for now gets one at once; the one already waiting starts at the next release
+        const third = await s.acquire();
+        expect(second).toBeFalse();
+        first();
+        (await waiting)();
+        expect(second).toBeTrue();
+        third();
+    });
 });

@@ -1,6 +1,8 @@
 import {numberedName, sanitizeFileName, splitExtension, truncateUtf8} from '../../src/protocol/fileName.js';
 import {decodePacket} from '../../src/protocol/packet.js';
-import {ShareError, fileShareRequest, parseShareRequest} from '../../src/protocol/share.js';
+import {
+    FETCHES_PER_DEVICE, PACKET_FERRY_FETCHES, ShareError, fetchesPacket, fileShareRequest, parseFetches, parseShareRequest,
+} from '../../src/protocol/share.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s).length;
 
@@ -156,5 +158,23 @@ describe('share request validation', () => {
         expect(p.payloadTransferInfo).toBeUndefined();
         expect(parseShareRequest(p)).toEqual(jasmine.objectContaining({kind: 'file', filename: 'empty.txt', size: 0, port: 0,
             numberOfFiles: 3, totalPayloadSize: 9}));
+    });
+});
+
+describe('how many files a Ferry fetches at once', () => {
+    const said = (fetchesAtOnce: unknown) =>
+        parseFetches(decodePacket(JSON.stringify({id: 1, type: PACKET_FERRY_FETCHES, body: {fetchesAtOnce}})));
+
+    it('says what our receiver fetches, and reads it back', () => {
+        const p = fetchesPacket(FETCHES_PER_DEVICE);
+        expect(p.type).toBe('ferry.share.fetches');
+        expect(parseFetches(decodePacket(JSON.stringify(p)))).toBe(FETCHES_PER_DEVICE);
+        expect(said(16)).toBe(16);
+        expect(said('3')).toBe(3);
+    });
+
+    it('takes anything else for one file at a time', () => {
+        for (const hostile of [0, -1, 17, 1e9, 2.5, 'many', null, [2], {n: 2}, true, undefined])
+            expect(said(hostile)).withContext(JSON.stringify(hostile) ?? 'undefined').toBe(1);
     });
 });
