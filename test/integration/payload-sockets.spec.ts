@@ -14,17 +14,22 @@ function noDelay(conn: Gio.SocketConnection): number {
     return value;
 }
 
+/** A plain loopback connection to `server`: the connecting end and the accepted one. */
+async function connectTo(server: PayloadServer): Promise<{out: Gio.SocketConnection; accepted: Gio.SocketConnection}> {
+    const accepting = server.accept(null, 5000);
+    const client = new Gio.SocketClient({enable_proxy: false});
+    const out = await client.connect_async(new Gio.InetSocketAddress({
+        address: Gio.InetAddress.new_loopback(Gio.SocketFamily.IPV4), port: server.port}), null);
+    return {out, accepted: await accepting};
+}
+
 describe('payload sockets', () => {
     beforeAll(() => promisifyGio());
 
     it('are accepted with TCP_NODELAY on, and setNoDelay turns it on for a connecting side', async () => {
         const server = new PayloadServer();
         try {
-            const accepting = server.accept(null, 5000);
-            const client = new Gio.SocketClient({enable_proxy: false});
-            const out = await client.connect_async(new Gio.InetSocketAddress({
-                address: Gio.InetAddress.new_loopback(Gio.SocketFamily.IPV4), port: server.port}), null);
-            const accepted = await accepting;
+            const {out, accepted} = await connectTo(server);
             expect(noDelay(accepted)).not.toBe(0);
             // a plain connection has Nagle on: the check above can fail
             expect(noDelay(out)).toBe(0);
@@ -40,11 +45,7 @@ describe('payload sockets', () => {
     it('write a GBytes whole when the socket takes it a part at a time (on every GLib: 2.90 made slicing a constructor)', async () => {
         const server = new PayloadServer();
         try {
-            const accepting = server.accept(null, 5000);
-            const client = new Gio.SocketClient({enable_proxy: false});
-            const out = await client.connect_async(new Gio.InetSocketAddress({
-                address: Gio.InetAddress.new_loopback(Gio.SocketFamily.IPV4), port: server.port}), null);
-            const accepted = await accepting;
+            const {out, accepted} = await connectTo(server);
             // small buffers: 8 MiB cannot go in one write
             out.get_socket().set_option(1 /* SOL_SOCKET */, 7 /* SO_SNDBUF */, 4096);
             const data = new Uint8Array(8 << 20);
