@@ -107,8 +107,8 @@ export class Sender {
         Promise<void> {
         const own: {cancellable: Gio.Cancellable; release: () => void}[] = [];
         const settled: Promise<void>[] = [];
-        // files announced and not yet confirmed or failed (they may be confirmed out of order)
         const depth = () => filesUnderWay(device, peer.gsconnect);
+        // files announced and not yet confirmed or failed (they may be confirmed out of order)
         const underWay = new Semaphore(depth);
         let failure: {index: number; file: OutgoingFile; error: unknown} | null = null;
         const fail = (index: number, file: OutgoingFile, error: unknown) => {
@@ -134,8 +134,8 @@ export class Sender {
                     break;
                 }
                 // with files under way at once, a file's own, cancelled when a file before it fails;
-                // one at a time, the batch's (none is under way to cancel, and one more GCancellable
-                // a file measured as a slower small file to kdeconnectd)
+                // one at a time, the batch's: no file is under way to cancel, and the path to every
+                // KDE Connect peer stays what it was
                 const mine = depth() > 1 ? childCancellable(t.cancellable) : {cancellable: t.cancellable, release: () => undefined};
                 own.push(mine);
                 t.info.fileIndex = i;
