@@ -234,6 +234,8 @@ describe('hostile input from a paired peer', () => {
         if (!requireRoot(isRoot()))
             return;
         const saved = readTextFile(`${a.configDir}/devices.json`);
+        // the unpaired Victim tells Evil so ({"pair": false}) and Evil forgets it: both are paired again after
+        const savedEvil = readTextFile(`${evil.dir}/devices.json`);
         await a.stopServe();
         GLib.file_set_contents(`${a.configDir}/devices.json`, new TextEncoder().encode('{"version":1,"devices":{},"revoked":{}}'));
         await a.serve(['--receive-dir', recv]);
@@ -247,6 +249,7 @@ describe('hostile input from a paired peer', () => {
         } finally {
             await a.stopServe();
             GLib.file_set_contents(`${a.configDir}/devices.json`, new TextEncoder().encode(saved));
+            GLib.file_set_contents(`${evil.dir}/devices.json`, new TextEncoder().encode(savedEvil));
             await a.serve(['--receive-dir', recv]);
         }
     });
