@@ -61,7 +61,7 @@ const MAX_FILES_UNDER_WAY = 4;
  * connection, and a protocol 7 kdeconnectd writes the file after it closed (quirk 11), so neither
  * gets more than one whatever it says.
  */
-export function filesUnderWay(device: Device, gsconnect: boolean): number {
+function filesUnderWay(device: Device, gsconnect: boolean): number {
     if (gsconnect || device.protocolVersion < 8)
         return 1;
     return Math.max(1, Math.min(device.fetchesAtOnce, MAX_FILES_UNDER_WAY));

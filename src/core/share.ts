@@ -45,7 +45,6 @@ export type ShareEvents = {
     log: [string];
 };
 
-
 interface IncomingBatch {
     transfer: Transfer;
     /** Bytes of the files fetched so far. */
