@@ -114,13 +114,18 @@ export function cancelAfter(cancellable: Gio.Cancellable, ms: number): () => voi
     };
 }
 
-/** A cancellable that follows `parent` (if any) and can also be cancelled on its own. */
+/** A cancellable that follows `parent` (if any) and can also be cancelled on its own; `release` lets go of `parent` (once, however often it is called). */
 export function childCancellable(parent: Gio.Cancellable | null): {cancellable: Gio.Cancellable; release: () => void} {
     const cancellable = new Gio.Cancellable();
     if (!parent)
         return {cancellable, release: () => undefined};
-    const id = parent.connect(() => cancellable.cancel());
-    return {cancellable, release: () => parent.disconnect(id)};
+    let id = parent.connect(() => cancellable.cancel());
+    // idempotent: a second disconnect of the same handler is a GLib warning in the journal
+    return {cancellable, release: () => {
+        if (id)
+            parent.disconnect(id);
+        id = 0;
+    }};
 }
 
 export function delay(ms: number, cancellable: Gio.Cancellable | null = null): Promise<void> {

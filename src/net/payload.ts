@@ -5,8 +5,7 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import GObject from 'gi://GObject';
-import {PAYLOAD_PORT_MAX, PAYLOAD_PORT_MIN} from '../protocol/limits.js';
-import {callAsync, cancelAfter, childCancellable, connectTcp, errorMessage, holdReferences, isCancelled, setNoDelay, writeAllBytes} from './gio.js';
+import {cancelAfter, childCancellable, connectTcp, errorMessage, holdReferences, isCancelled, setNoDelay, writeAllBytes} from './gio.js';
 import {PinPolicy, closeStream, handshake, tlsClient, tlsServer} from './tls.js';
 import {trace} from '../lib/trace.js';
 
@@ -17,8 +16,6 @@ export const STALL_TIMEOUT_MS = 15_000;
 /** Less than this over STALL_TIMEOUT_MS is a stall (273 bytes/s: no real link is that slow). */
 const MIN_PROGRESS_BYTES = 4096;
 const CONNECT_TIMEOUT_MS = 10_000;
-/** How long a sender waits for the receiver to connect (kdeconnectd waits 30 s too). */
-export const ACCEPT_TIMEOUT_MS = 30_000;
 
 export class PayloadError extends Error {
     override name = 'PayloadError';
@@ -230,72 +227,6 @@ export async function receivePayload(o: PayloadPeer & {
 /** The peer closed the TCP connection without a TLS close_notify. */
 function isUncleanEof(e: unknown): boolean {
     return e instanceof GLib.Error && e.matches(Gio.tls_error_quark(), Gio.TlsError.EOF);
-}
-
-/** A TLS payload server on the first free port in 1739–1764. */
-export class PayloadServer {
-    private readonly listener = new Gio.SocketListener();
-    private readonly refusing = new Gio.Cancellable();
-    readonly port: number;
-
-    constructor() {
-        let port = 0;
-        for (let p = PAYLOAD_PORT_MIN; p <= PAYLOAD_PORT_MAX && !port; p++) {
-            try {
-                this.listener.add_inet_port(p, null);
-                port = p;
-            } catch {
-                // taken: try the next one
-            }
-        }
-        if (!port) {
-            this.listener.close();
-            throw new PayloadError(`no free payload port in ${PAYLOAD_PORT_MIN}–${PAYLOAD_PORT_MAX}`);
-        }
-        this.port = port;
-    }
-
-    /** Waits for the receiver's connection; times out after ACCEPT_TIMEOUT_MS. */
-    async accept(cancellable: Gio.Cancellable | null, timeoutMs = ACCEPT_TIMEOUT_MS): Promise<Gio.SocketConnection> {
-        const {cancellable: c, release} = childCancellable(cancellable);
-        const disarm = cancelAfter(c, timeoutMs);
-        try {
-            const [conn] = await callAsync(cb => this.listener.accept_async(c, cb), res => this.listener.accept_finish(res));
-            setNoDelay(conn);
-            return conn;
-        } catch (e) {
-            if (isCancelled(e) && !cancellable?.is_cancelled())
-                throw new PayloadError(`the device did not connect to fetch the file within ${Math.round(timeoutMs / 1000)} s`);
-            throw e;
-        } finally {
-            disarm();
-            release();
-        }
-    }
-
-    /**
-     * Keeps the port bound for `ms` more, closing at once every connection made to it, then
-     * closes it and calls `onClosed`. close() ends this early.
-     */
-    refuseFor(ms: number, onClosed: () => void): void {
-        const c = this.refusing;
-        const disarm = cancelAfter(c, ms);
-        (async () => {
-            while (!c.is_cancelled()) {
-                const [conn] = await callAsync(cb => this.listener.accept_async(c, cb), res => this.listener.accept_finish(res));
-                conn.close_async(GLib.PRIORITY_DEFAULT, null, null);
-            }
-        })().catch(() => undefined).finally(() => {
-            disarm();
-            this.listener.close();
-            onClosed();
-        });
-    }
-
-    close(): void {
-        this.refusing.cancel();
-        this.listener.close();
-    }
 }
 
 /** How the receiver confirmed a payload: it closed the connection, or its TCP acknowledged every byte and the end. */

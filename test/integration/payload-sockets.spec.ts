@@ -5,7 +5,8 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 
 import {promisifyGio, setNoDelay, sliceBytes, writeAllBytes} from '../../src/net/gio.js';
-import {PayloadServer} from '../../src/net/payload.js';
+import {PayloadServer} from '../../src/net/payloadServer.js';
+import {sleep} from '../lib/proc.js';
 
 const IPPROTO_TCP = 6, TCP_NODELAY = 1;
 
@@ -74,4 +75,85 @@ describe('payload sockets', () => {
             server.close();
         }
     }, 30000);
+});
+
+/** A plain loopback connection to `port`, or the error connecting gave. */
+async function dial(port: number): Promise<Gio.SocketConnection> {
+    const client = new Gio.SocketClient({enable_proxy: false});
+    return client.connect_async(new Gio.InetSocketAddress({address: Gio.InetAddress.new_loopback(Gio.SocketFamily.IPV4), port}), null);
+}
+
+/** What the far end did with `conn`: 'closed' (end of stream or reset) once it was closed. */
+async function readEnd(conn: Gio.SocketConnection): Promise<string> {
+    try {
+        const b = await conn.input_stream.read_bytes_async(16, GLib.PRIORITY_DEFAULT, null);
+        return b.get_size() === 0 ? 'closed' : 'data';
+    } catch {
+        return 'closed';
+    }
+}
+
+describe('payload server', () => {
+    beforeAll(() => promisifyGio());
+
+    it('hands over a connection made before accept() asked for one', async () => {
+        const server = new PayloadServer();
+        try {
+            const out = await dial(server.port);
+            // the service has taken it meanwhile: accept() must not wait for another
+            await sleep(100);
+            const accepted = await server.accept(null, 2000);
+            await accepted.output_stream.write_bytes_async(new GLib.Bytes(new Uint8Array([7])), GLib.PRIORITY_DEFAULT, null);
+            const got = await out.input_stream.read_bytes_async(1, GLib.PRIORITY_DEFAULT, null);
+            expect([...got.toArray()]).toEqual([7]);
+            out.close(null);
+            accepted.close(null);
+        } finally {
+            server.close();
+        }
+    });
+
+    it('says the device did not connect when no one does, and a cancelled accept leaves the next connection to the next accept', async () => {
+        const server = new PayloadServer();
+        try {
+            await expectAsync(server.accept(null, 200)).toBeRejectedWithError(/did not connect to fetch the file within 0 s/);
+            const c = new Gio.Cancellable();
+            const given = server.accept(c, 5000);
+            c.cancel();
+            await expectAsync(given).toBeRejected();
+            const out = await dial(server.port);
+            const accepted = await server.accept(null, 2000);
+            expect(accepted.get_remote_address().to_string()).toBe(out.get_local_address().to_string());
+            out.close(null);
+            accepted.close(null);
+        } finally {
+            server.close();
+        }
+    });
+
+    it('turns connections away while its port is held, then lets the port go and says so once', async () => {
+        const server = new PayloadServer();
+        let closed = 0;
+        server.refuseFor(400, () => closed++);
+        const out = await dial(server.port);
+        expect(await readEnd(out)).toBe('closed');
+        out.close(null);
+        expect(closed).toBe(0);
+        await sleep(700);
+        expect(closed).toBe(1);
+        await expectAsync(dial(server.port)).toBeRejected();
+        server.close();
+        expect(closed).toBe(1);
+    });
+
+    it('ends a held port early on close(), saying so once', async () => {
+        const server = new PayloadServer();
+        let closed = 0;
+        server.refuseFor(60_000, () => closed++);
+        server.close();
+        server.close();
+        expect(closed).toBe(1);
+        await expectAsync(dial(server.port)).toBeRejected();
+        await expectAsync(server.accept(null, 1000)).toBeRejectedWithError(/closed/);
+    });
 });

@@ -8,7 +8,7 @@ import {Engine} from '../../src/core/engine.js';
 import {ShareService} from '../../src/core/share.js';
 import {certificateFromPem} from '../../src/core/identity/certificate.js';
 import {delay, errorMessage, writeAll} from '../../src/net/gio.js';
-import {PayloadServer} from '../../src/net/payload.js';
+import {PayloadServer} from '../../src/net/payloadServer.js';
 import {closeStream, handshake, tlsServer} from '../../src/net/tls.js';
 import {Packet, nextPacketId} from '../../src/protocol/packet.js';
 import {prng} from '../lib/prng.js';
