@@ -128,6 +128,11 @@ export function childCancellable(parent: Gio.Cancellable | null): {cancellable: 
     }};
 }
 
+/** The error GIO gives a cancelled operation. */
+export function cancelledError(): GLib.Error {
+    return GLib.Error.new_literal(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED, 'Operation was cancelled');
+}
+
 export function delay(ms: number, cancellable: Gio.Cancellable | null = null): Promise<void> {
     return new Promise((resolve, reject) => {
         let handler = 0;
@@ -140,7 +145,7 @@ export function delay(ms: number, cancellable: Gio.Cancellable | null = null): P
         if (cancellable) {
             handler = cancellable.connect(() => {
                 GLib.source_remove(id);
-                reject(GLib.Error.new_literal(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED, 'Operation was cancelled'));
+                reject(cancelledError());
             });
         }
     });

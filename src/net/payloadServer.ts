@@ -3,15 +3,11 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import {PAYLOAD_PORT_MAX, PAYLOAD_PORT_MIN} from '../protocol/limits.js';
-import {cancelAfter, childCancellable, isCancelled, setNoDelay} from './gio.js';
+import {cancelAfter, cancelledError, childCancellable, isCancelled, setNoDelay} from './gio.js';
 import {PayloadError} from './payload.js';
 
 /** How long a sender waits for the receiver to connect (kdeconnectd waits 30 s too). */
 export const ACCEPT_TIMEOUT_MS = 30_000;
-
-function cancelledError(): GLib.Error {
-    return GLib.Error.new_literal(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED, 'Operation was cancelled');
-}
 
 /**
  * A TLS payload server on the first free port in 1739–1764.
