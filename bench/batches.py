@@ -75,17 +75,20 @@ def ferry_to_ferry(work, ids, paths, digests, size):
     return row('Ferry -> Ferry', len(paths), size, (r_rx['t_end_us'] - r_tx['t_start_us']) / 1e6,
                check_arrived(recv, digests), gap_ms=r_rx['gap_transfer_ms'], sender_gap_ms=r_tx['gap_transfer_ms'],
                cpu_ms=(r_rx['cpu_ms_per_file'], r_rx['main_thread_cpu_ms_per_file'], r_tx['cpu_ms_per_file'],
-                       r_tx['main_thread_cpu_ms_per_file']),
+                       r_tx['main_thread_cpu_ms_per_file']), cpu_per_file=(r_rx['cpu_ms_per_file'], r_tx['cpu_ms_per_file']),
                breakdown=breakdown(r_rx['trace'], r_tx['trace']))
 
 
 def ferry_to_kde(work, kde, paths, digests, size, label):
     node = ferry_node('send', work, kde.id, work + '/unused', paths)
     wait_line(node, 'ready', 60)
+    c0 = kde.cpu_s()
     t1 = wait_complete(kde.home + '/Downloads', {os.path.basename(p): size for p in paths})
+    rx_cpu = (kde.cpu_s() - c0) * 1000 / len(paths)
     r = result_of(node)
     return row('Ferry -> ' + label, len(paths), size, t1 - r['t_start_us'] / 1e6, check_arrived(kde.home + '/Downloads', digests),
-               sender_state=r['state'], sender_gap_ms=r['gap_transfer_ms'], breakdown=breakdown(r['trace']))
+               sender_state=r['state'], sender_gap_ms=r['gap_transfer_ms'], breakdown=breakdown(r['trace']),
+               cpu_per_file=(rx_cpu, r['cpu_ms_per_file']))
 
 
 def kde_share(kde, target_id, paths):
@@ -114,11 +117,12 @@ def kde_to_ferry(work, kde, ferry_id, paths, digests, size, label):
     node = ferry_node('receive', work, kde.id, recv, [str(len(paths))])
     kde_copies(kde, paths)
     wait_line(node, 'ready', 60)
-    t0 = time.monotonic()
+    t0, c0 = time.monotonic(), kde.cpu_s()
     kde_share(kde, ferry_id, paths)
     r = result_of(node, int(os.environ.get('BENCH_BATCH_TIMEOUT', '600')))
+    tx_cpu = (kde.cpu_s() - c0) * 1000 / len(paths)
     return row(label + ' -> Ferry', len(paths), size, r['t_end_us'] / 1e6 - t0, check_arrived(recv, digests),
-               gap_ms=r['gap_transfer_ms'], breakdown=breakdown(r['trace']))
+               gap_ms=r['gap_transfer_ms'], breakdown=breakdown(r['trace']), cpu_per_file=(r['cpu_ms_per_file'], tx_cpu))
 
 
 def ideal_receiver(work, ferry_id, count, *flags):
@@ -204,10 +208,11 @@ def openssl_batch(work, paths, digests, size, depth, tls=True, port=1771):
 
 def kde_to_kde(sender, receiver, paths, digests, size, label):
     kde_copies(sender, paths)
-    t0 = time.monotonic()
+    t0, tx0, rx0 = time.monotonic(), sender.cpu_s(), receiver.cpu_s()
     kde_share(sender, receiver.id, paths)
     t1 = wait_complete(receiver.home + '/Downloads', {os.path.basename(p): size for p in paths})
-    return row(label, len(paths), size, t1 - t0, check_arrived(receiver.home + '/Downloads', digests))
+    cpu = ((receiver.cpu_s() - rx0) * 1000 / len(paths), (sender.cpu_s() - tx0) * 1000 / len(paths))
+    return row(label, len(paths), size, t1 - t0, check_arrived(receiver.home + '/Downloads', digests), cpu_per_file=cpu)
 
 
 class Named:
@@ -451,6 +456,13 @@ def report(results, single):
             print('- Ferry -> Ferry, CPU ms per file (all threads / main thread): receiver %.2f / %.2f, sender %.2f / %.2f; '
                   'wall ms per file %.2f (two cores: %.2f of CPU)' % (*cpu, 1000 / med(rows, 'Ferry -> Ferry'),
                                                                         2000 / med(rows, 'Ferry -> Ferry')))
+        cpu_rows = [(key, rs) for key, rs in rows.items() if 'cpu_per_file' in rs[0]]
+        if cpu_rows:
+            # two cores for both processes: a receiver that costs more CPU per file leaves its sender less
+            print('- CPU ms per file, every thread (receiver / sender; kdeconnectd\'s from /proc, KIO workers in its '
+                  'process included): ' + '; '.join('%s %.2f / %.2f' % (key, statistics.median(r['cpu_per_file'][0] for r in rs),
+                                                                       statistics.median(r['cpu_per_file'][1] for r in rs))
+                                                    for key, rs in cpu_rows))
         ideal = med(rows, 'Ferry -> ' + IDEAL)
         if ideal:
             print('- Ferry sending, its own pace: the %s takes %.1f files/s; Ferry receiving: %s x, kde 26.08 receiving: %s x that' % (

@@ -59,7 +59,9 @@ def wait_line(proc, text, timeout=30):
     raise RuntimeError('no %r in output: %s' % (text, ''.join(lines)))
 
 def ferry_node(role, work, peer_id, recv, src=None, ns=NS_A, side='A'):
-    args = in_ns(ns, 'gjs', '-m', os.path.join(ROOT, 'build/bench/node.js'), role, work + '/' + side, peer_id, recv)
+    # a session bus of its own, on which the node exports Ferry's D-Bus API as the shell does
+    args = in_ns(ns, 'dbus-run-session', '--', 'gjs', '-m', os.path.join(ROOT, 'build/bench/node.js'), role, work + '/' + side,
+                 peer_id, recv)
     if src:
         args.extend([src] if isinstance(src, str) else src)
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, 'HOME': work})

@@ -56,6 +56,26 @@ class Kde:
                                                        capture_output=True, text=True).stdout)
         self.modern = bool(v) and (int(v.group(1)), int(v.group(2))) >= (23, 4)
 
+    def cpu_s(self):
+        """kdeconnectd's CPU seconds so far: every thread, its children that ended and those still running (KIO
+        workers). `ip netns exec`, sh and chroot exec it: the pid is its own."""
+        pid = self.procs[1].pid
+
+        def stat(p):
+            with open('/proc/%s/stat' % p) as f:
+                return f.read().rsplit(')', 1)[1].split()
+        own = stat(pid)
+        ticks = sum(int(own[i]) for i in (11, 12, 13, 14))
+        for p in os.listdir('/proc'):
+            if p.isdigit() and p != str(pid):
+                try:
+                    st = stat(p)
+                except OSError:
+                    continue
+                if st[1] == str(pid):
+                    ticks += int(st[11]) + int(st[12])
+        return ticks / os.sysconf('SC_CLK_TCK')
+
     def stop(self):
         for p in reversed(self.procs):
             p.terminate()

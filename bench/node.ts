@@ -1,12 +1,20 @@
 // The Ferry side of `npm run bench`: the engine and share service (the code the shell runs) in
 // one gjs process, with a 1 ms main-loop ticker, CPU and memory accounting around one transfer.
+// With a session bus (bench/common.py starts one per process), the engine's D-Bus API is exported
+// on it as the shell and `ferry serve` export it: every transfer update is then a D-Bus signal, as
+// in the product.
 // With a batch, it also reports files/s and the per-file trace (src/lib/trace.ts) of its side.
 //   gjs -m build/bench/node.js send CONFIG_DIR PEER_ID RECEIVE_DIR FILE...
 //   gjs -m build/bench/node.js receive CONFIG_DIR PEER_ID RECEIVE_DIR [COUNT]
 // A receiver waits for COUNT files (default: one batch, however many files it has): a
 // kdeconnectd may send many files as batches of one.
+// Diagnostics (docs/benchmarks.md, "Many files, 2026-12-05"): BENCH_SOURCES=1 prints the live
+// main-context sources by name every 500 ms; BENCH_GC_MS=N runs the garbage collector every N ms;
+// BENCH_NO_TICKER=1 leaves out the 1 ms ticker (and so the main-loop gaps) to weigh its own cost.
+import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import System from 'system';
+import {exportApi} from '../src/core/dbusApi.js';
 import {Engine} from '../src/core/engine.js';
 import {ShareService, TransferInfo} from '../src/core/share.js';
 import {MainLoopTicker} from '../src/lib/ticker.js';
@@ -22,6 +30,22 @@ function cpuSeconds(path: string): number {
     const s = readProc(path);
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
     return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** The main context's live (not destroyed) sources by name: ids are handed out in order, so every id up to a new one is tried. */
+function sourceCensus(): string {
+    const top = GLib.timeout_add(GLib.PRIORITY_DEFAULT, 1000, () => GLib.SOURCE_REMOVE);
+    const names = new Map<string, number>();
+    const context = GLib.MainContext.default();
+    for (let id = 1; id < top; id++) {
+        const source = context.find_source_by_id(id);
+        if (source) {
+            const name = source.get_name() ?? '(unnamed)';
+            names.set(name, (names.get(name) ?? 0) + 1);
+        }
+    }
+    GLib.source_remove(top);
+    return `${top} sources made, live: ${JSON.stringify([...names])}`;
 }
 
 function memKiB(field: 'VmRSS' | 'VmHWM'): number {
@@ -41,6 +65,7 @@ async function main(): Promise<number> {
         share.on('log', line => printerr(`share: ${line}`));
         engine.on('log', line => printerr(`engine: ${line}`));
     }
+    const unexport = GLib.getenv('DBUS_SESSION_BUS_ADDRESS') ? exportApi(engine, share, Gio.DBus.session) : () => undefined;
     await engine.start();
     const deadline = GLib.get_monotonic_time() + 20e6;
     while (!engine.devices.get(peerId)?.reachable) {
@@ -49,7 +74,8 @@ async function main(): Promise<number> {
         await delay(50);
     }
     const pid = readProc('/proc/self/stat').split(' ')[0];
-    const ticker = new MainLoopTicker();
+    const ticker = GLib.getenv('BENCH_NO_TICKER')
+        ? {phase: null as string | null, stop: () => undefined, take: () => [] as number[]} : new MainLoopTicker();
     ticker.phase = null;
     const rss0 = memKiB('VmRSS');
     let t0 = 0, tFirst = 0, cpu0 = 0, main0 = 0;
@@ -79,6 +105,19 @@ async function main(): Promise<number> {
         });
     });
     print('ready');
+    const gcMs = Number(GLib.getenv('BENCH_GC_MS') ?? 0);
+    if (gcMs) {
+        GLib.timeout_add(GLib.PRIORITY_DEFAULT, gcMs, () => {
+            System.gc();
+            return GLib.SOURCE_CONTINUE;
+        });
+    }
+    if (GLib.getenv('BENCH_SOURCES')) {
+        GLib.timeout_add(GLib.PRIORITY_DEFAULT, 500, () => {
+            printerr(`census: ${sourceCensus()}`);
+            return GLib.SOURCE_CONTINUE;
+        });
+    }
     if (role === 'send')
         await share.sendFiles(peerId, files);
     const t = await done;
@@ -100,6 +139,7 @@ async function main(): Promise<number> {
         cpu_ms_per_file: t.delivered > 0 ? cpu * 1000 / t.delivered : 0,
         main_thread_cpu_ms_per_file: t.delivered > 0 ? mainCpu * 1000 / t.delivered : 0,
     }));
+    unexport();
     share.destroy();
     engine.stop();
     return t.state === 'done' ? 0 : 1;
