@@ -4,6 +4,7 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import {numberedName} from '../protocol/fileName.js';
 import {ensureDirectory, removeFile} from './fs.js';
+import {closeOutput, createFile, moveFile, setFileAttributes} from '../net/gio.js';
 import {trace} from '../lib/trace.js';
 
 const MAX_DUPLICATES = 10000;
@@ -20,7 +21,7 @@ export class PartialFile {
             const tag = (GLib.uuid_string_random() ?? '').replace(/-/g, '').slice(0, 12);
             const file = Gio.File.new_for_path(GLib.build_filenamev([dir, `.ferry-${tag}.partial`]));
             try {
-                const stream = await file.create_async(Gio.FileCreateFlags.NONE, GLib.PRIORITY_LOW, null);
+                const stream = await createFile(file, Gio.FileCreateFlags.NONE, GLib.PRIORITY_LOW, null);
                 return new PartialFile(file, stream);
             } catch (e) {
                 if (attempt < 5 && e instanceof GLib.Error && e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.EXISTS))
@@ -45,7 +46,7 @@ export class PartialFile {
 
     async close(): Promise<void> {
         if (!this.stream.is_closed())
-            await this.stream.close_async(GLib.PRIORITY_LOW, null);
+            await closeOutput(this.stream, GLib.PRIORITY_LOW, null);
     }
 
     /** Removes the partial file (after a failure). */
@@ -77,7 +78,7 @@ export class PartialFile {
             const target = dir.get_child(numberedName(name, n));
             try {
                 // without OVERWRITE, GIO refuses when anything (even a dangling link) has the name
-                await this.file.move_async(target, Gio.FileCopyFlags.NOFOLLOW_SYMLINKS, GLib.PRIORITY_LOW, null, null);
+                await moveFile(this.file, target, Gio.FileCopyFlags.NOFOLLOW_SYMLINKS, GLib.PRIORITY_LOW, null);
             } catch (e) {
                 if (e instanceof GLib.Error && e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.EXISTS))
                     continue;
@@ -116,5 +117,5 @@ export async function setModified(file: Gio.File, ms: number): Promise<void> {
     const info = new Gio.FileInfo();
     info.set_attribute_uint64('time::modified', Math.floor(ms / 1000));
     info.set_attribute_uint32('time::modified-usec', Math.floor(ms % 1000) * 1000);
-    await file.set_attributes_async(info, Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS, GLib.PRIORITY_LOW, null);
+    await setFileAttributes(file, info, Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS, GLib.PRIORITY_LOW, null);
 }

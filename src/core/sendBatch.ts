@@ -4,7 +4,7 @@ import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import {Semaphore} from '../lib/semaphore.js';
 import {trace} from '../lib/trace.js';
-import {childCancellable, delay, errorMessage, isCancelled} from '../net/gio.js';
+import {childCancellable, delay, errorMessage, isCancelled, openFile} from '../net/gio.js';
 import {Link} from '../net/link.js';
 import {PayloadError, PayloadHandshakeError, sendPayload} from '../net/payload.js';
 import {ACCEPT_TIMEOUT_MS, PayloadServer} from '../net/payloadServer.js';
@@ -375,7 +375,7 @@ interface Opened {
 }
 
 async function openForSending(f: OutgoingFile, cancellable: Gio.Cancellable): Promise<Opened> {
-    const input = await f.file.read_async(GLib.PRIORITY_LOW, cancellable);
+    const input = await openFile(f.file, GLib.PRIORITY_LOW, cancellable);
     try {
         return {input, server: new PayloadServer()};
     } catch (e) {

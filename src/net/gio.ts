@@ -39,6 +39,53 @@ export function callAsync<T>(start: (callback: (source: unknown, result: Gio.Asy
     });
 }
 
+// The per-file calls of the payload path, as promises. gjs's Gio._promisify makes a JS Error and
+// reads its stack (a string of every frame, async ones too) on every call, for error reports:
+// 15–20 such calls a file cost the main thread measurably (docs/benchmarks.md, "Many files,
+// 2026-12-05"). These call the async method with a callback, as gjs does without the promise.
+
+export function readBytes(stream: Gio.InputStream, count: number, priority: number, c: Gio.Cancellable | null): Promise<GLib.Bytes> {
+    return callAsync(cb => stream.read_bytes_async(count, priority, c, cb), r => stream.read_bytes_finish(r));
+}
+
+export function writeBytes(stream: Gio.OutputStream, bytes: GLib.Bytes, priority: number, c: Gio.Cancellable | null): Promise<number> {
+    return callAsync(cb => stream.write_bytes_async(bytes, priority, c, cb), r => stream.write_bytes_finish(r));
+}
+
+export function closeInput(stream: Gio.InputStream, priority: number, c: Gio.Cancellable | null): Promise<boolean> {
+    return callAsync(cb => stream.close_async(priority, c, cb), r => stream.close_finish(r));
+}
+
+export function closeOutput(stream: Gio.OutputStream, priority: number, c: Gio.Cancellable | null): Promise<boolean> {
+    return callAsync(cb => stream.close_async(priority, c, cb), r => stream.close_finish(r));
+}
+
+export function spliceFrom(out: Gio.OutputStream, input: Gio.InputStream, flags: Gio.OutputStreamSpliceFlags, priority: number,
+    c: Gio.Cancellable | null): Promise<number> {
+    return callAsync(cb => out.splice_async(input, flags, priority, c, cb), r => out.splice_finish(r));
+}
+
+export function createFile(file: Gio.File, flags: Gio.FileCreateFlags, priority: number, c: Gio.Cancellable | null):
+    Promise<Gio.FileOutputStream> {
+    return callAsync(cb => file.create_async(flags, priority, c, cb), r => file.create_finish(r));
+}
+
+export function openFile(file: Gio.File, priority: number, c: Gio.Cancellable | null): Promise<Gio.FileInputStream> {
+    return callAsync(cb => file.read_async(priority, c, cb), r => file.read_finish(r));
+}
+
+export function moveFile(file: Gio.File, target: Gio.File, flags: Gio.FileCopyFlags, priority: number, c: Gio.Cancellable | null):
+    Promise<boolean> {
+    return callAsync(cb => file.move_async(target, flags, priority, c, null, cb), r => file.move_finish(r));
+}
+
+export function setFileAttributes(file: Gio.File, info: Gio.FileInfo, flags: Gio.FileQueryInfoFlags, priority: number,
+    c: Gio.Cancellable | null): Promise<void> {
+    return callAsync(cb => file.set_attributes_async(info, flags, priority, c, cb), r => {
+        file.set_attributes_finish(r);
+    });
+}
+
 /**
  * A TCP connection to `address`:`port`, with `timeoutS` on the socket as GSocketClient's
  * `timeout` sets it (for the connect and every blocking operation after). Straight through
@@ -84,7 +131,7 @@ export async function writeAllBytes(out: Gio.OutputStream, bytes: GLib.Bytes, ca
     priority = GLib.PRIORITY_DEFAULT): Promise<void> {
     const size = bytes.get_size();
     for (let written = 0; written < size;) {
-        const n = await out.write_bytes_async(written === 0 ? bytes : sliceBytes(bytes, written, size - written), priority, cancellable);
+        const n = await writeBytes(out, written === 0 ? bytes : sliceBytes(bytes, written, size - written), priority, cancellable);
         if (n <= 0)
             throw new Error('the connection accepted no more data');
         written += n;

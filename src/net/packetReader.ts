@@ -2,6 +2,7 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import {LineSplitter, Packet, decodePacket, PacketError} from '../protocol/packet.js';
+import {readBytes} from './gio.js';
 
 const READ_CHUNK = 16384;
 
@@ -29,7 +30,7 @@ export class PacketReader {
         while (this.lines.length === 0) {
             if (this.eof)
                 return null;
-            const bytes = await this.input.read_bytes_async(READ_CHUNK, GLib.PRIORITY_DEFAULT, cancellable);
+            const bytes = await readBytes(this.input, READ_CHUNK, GLib.PRIORITY_DEFAULT, cancellable);
             const data = bytes.toArray();
             if (data.length === 0) {
                 this.eof = true;

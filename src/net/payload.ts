@@ -5,7 +5,8 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import GObject from 'gi://GObject';
-import {cancelAfter, childCancellable, connectTcp, errorMessage, holdReferences, isCancelled, setNoDelay, writeAllBytes} from './gio.js';
+import {cancelAfter, childCancellable, closeOutput, connectTcp, errorMessage, holdReferences, isCancelled, readBytes, setNoDelay, spliceFrom,
+    writeAllBytes} from './gio.js';
 import {PinPolicy, closeStream, handshake, tlsClient, tlsServer} from './tls.js';
 import {trace} from '../lib/trace.js';
 
@@ -116,7 +117,7 @@ async function copySmall(input: Gio.InputStream, output: Gio.OutputStream, limit
             const disarm = cancelAfter(cancellable, stallMs);
             let n: number;
             try {
-                const bytes = await input.read_bytes_async(limit - copied, GLib.PRIORITY_DEFAULT, cancellable);
+                const bytes = await readBytes(input, limit - copied, GLib.PRIORITY_DEFAULT, cancellable);
                 n = bytes.get_size();
                 await writeAllBytes(output, bytes, cancellable);
             } finally {
@@ -198,7 +199,7 @@ export async function receivePayload(o: PayloadPeer & {
             } else {
                 const input = new Gio.BufferedInputStream({base_stream: tls.input_stream, buffer_size: 64 * 1024,
                     close_base_stream: false});
-                await watchedSplice(c => out.splice_async(input, SPLICE.CLOSE_SOURCE, GLib.PRIORITY_LOW, c),
+                await watchedSplice(c => spliceFrom(out, input, SPLICE.CLOSE_SOURCE, GLib.PRIORITY_LOW, c),
                     () => out.tell(), o.onProgress, pos => o.size >= 0 && pos >= o.size, o.cancellable,
                     o.stallMs ?? STALL_TIMEOUT_MS, [tls, tcp, tls.input_stream, input, out]);
             }
@@ -264,7 +265,7 @@ export async function sendPayload(o: PayloadPeer & {
             const out = new Gio.BufferedOutputStream({base_stream: tls.output_stream, buffer_size: 1024 * 1024,
                 close_base_stream: false});
             sent = await watchedSplice(
-                c => out.splice_async(o.input, SPLICE.CLOSE_SOURCE | SPLICE.CLOSE_TARGET, GLib.PRIORITY_LOW, c),
+                c => spliceFrom(out, o.input, SPLICE.CLOSE_SOURCE | SPLICE.CLOSE_TARGET, GLib.PRIORITY_LOW, c),
                 () => o.input.tell(), o.onProgress, () => false, o.cancellable, o.stallMs ?? STALL_TIMEOUT_MS,
                 [tls, o.tcp, tls.output_stream, out, o.input]);
         }
@@ -288,7 +289,7 @@ async function sendSmall(o: {input: Gio.FileInputStream; size: number; cancellab
             o.stallMs ?? STALL_TIMEOUT_MS);
         if (sent < o.size)
             return sent;
-        const more = await o.input.read_bytes_async(1, GLib.PRIORITY_DEFAULT, o.cancellable);
+        const more = await readBytes(o.input, 1, GLib.PRIORITY_DEFAULT, o.cancellable);
         return sent + more.get_size();
     } finally {
         o.input.close_async(GLib.PRIORITY_DEFAULT, null, null);
@@ -355,7 +356,7 @@ async function confirmDelivery(tls: Gio.TlsConnection, tcp: Gio.SocketConnection
     try {
         // a receiver that reads nothing more can hold up even the close_notify: under the timer too
         let reset: unknown = null;
-        await tls.output_stream.close_async(GLib.PRIORITY_LOW, cancellable).catch((e: unknown) => {
+        await closeOutput(tls.output_stream, GLib.PRIORITY_LOW, cancellable).catch((e: unknown) => {
             if (isCancelled(e))
                 throw e;
             reset = e;
@@ -372,7 +373,7 @@ async function confirmDelivery(tls: Gio.TlsConnection, tcp: Gio.SocketConnection
             // already shut: the read below says how it ended
         }
         for (let extra = 0; ;) {
-            const bytes = await tls.input_stream.read_bytes_async(4096, GLib.PRIORITY_LOW, cancellable);
+            const bytes = await readBytes(tls.input_stream, 4096, GLib.PRIORITY_LOW, cancellable);
             if (bytes.get_size() === 0)
                 return 'closed';
             // nothing is owed on a payload connection: bounded, and otherwise ignored
