@@ -15,6 +15,16 @@ function noDelay(conn: Gio.SocketConnection): number {
     return value;
 }
 
+/** Runs `body` with a new payload server, closed afterwards however `body` ends. */
+async function withServer(body: (server: PayloadServer) => Promise<void>): Promise<void> {
+    const server = new PayloadServer();
+    try {
+        await body(server);
+    } finally {
+        server.close();
+    }
+}
+
 /** A plain loopback connection to `server`: the connecting end and the accepted one. */
 async function connectTo(server: PayloadServer): Promise<{out: Gio.SocketConnection; accepted: Gio.SocketConnection}> {
     const accepting = server.accept(null, 5000);
@@ -28,8 +38,7 @@ describe('payload sockets', () => {
     beforeAll(() => promisifyGio());
 
     it('are accepted with TCP_NODELAY on, and setNoDelay turns it on for a connecting side', async () => {
-        const server = new PayloadServer();
-        try {
+        await withServer(async server => {
             const {out, accepted} = await connectTo(server);
             expect(noDelay(accepted)).not.toBe(0);
             // a plain connection has Nagle on: the check above can fail
@@ -38,14 +47,11 @@ describe('payload sockets', () => {
             expect(noDelay(out)).not.toBe(0);
             out.close(null);
             accepted.close(null);
-        } finally {
-            server.close();
-        }
+        });
     });
 
     it('write a GBytes whole when the socket takes it a part at a time (on every GLib: 2.90 made slicing a constructor)', async () => {
-        const server = new PayloadServer();
-        try {
+        await withServer(async server => {
             const {out, accepted} = await connectTo(server);
             // small buffers: 8 MiB cannot go in one write
             out.get_socket().set_option(1 /* SOL_SOCKET */, 7 /* SO_SNDBUF */, 4096);
@@ -71,9 +77,7 @@ describe('payload sockets', () => {
             const slice = sliceBytes(new GLib.Bytes(new Uint8Array([1, 2, 3, 4, 5])), 1, 3);
             expect([...slice.toArray()]).toEqual([2, 3, 4]);
             accepted.close(null);
-        } finally {
-            server.close();
-        }
+        });
     }, 30000);
 });
 
@@ -97,8 +101,7 @@ describe('payload server', () => {
     beforeAll(() => promisifyGio());
 
     it('hands over a connection made before accept() asked for one', async () => {
-        const server = new PayloadServer();
-        try {
+        await withServer(async server => {
             const out = await dial(server.port);
             // the service has taken it meanwhile: accept() must not wait for another
             await sleep(100);
@@ -108,14 +111,11 @@ describe('payload server', () => {
             expect([...got.toArray()]).toEqual([7]);
             out.close(null);
             accepted.close(null);
-        } finally {
-            server.close();
-        }
+        });
     });
 
     it('says the device did not connect when no one does, and a cancelled accept leaves the next connection to the next accept', async () => {
-        const server = new PayloadServer();
-        try {
+        await withServer(async server => {
             await expectAsync(server.accept(null, 200)).toBeRejectedWithError(/did not connect to fetch the file within 0 s/);
             const c = new Gio.Cancellable();
             const given = server.accept(c, 5000);
@@ -126,9 +126,7 @@ describe('payload server', () => {
             expect(accepted.get_remote_address().to_string()).toBe(out.get_local_address().to_string());
             out.close(null);
             accepted.close(null);
-        } finally {
-            server.close();
-        }
+        });
     });
 
     it('turns connections away while its port is held, then lets the port go and says so once', async () => {
