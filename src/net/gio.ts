@@ -52,10 +52,6 @@ export function writeBytes(stream: Gio.OutputStream, bytes: GLib.Bytes, priority
     return callAsync(cb => stream.write_bytes_async(bytes, priority, c, cb), r => stream.write_bytes_finish(r));
 }
 
-export function closeInput(stream: Gio.InputStream, priority: number, c: Gio.Cancellable | null): Promise<boolean> {
-    return callAsync(cb => stream.close_async(priority, c, cb), r => stream.close_finish(r));
-}
-
 export function closeOutput(stream: Gio.OutputStream, priority: number, c: Gio.Cancellable | null): Promise<boolean> {
     return callAsync(cb => stream.close_async(priority, c, cb), r => stream.close_finish(r));
 }

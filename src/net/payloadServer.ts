@@ -9,6 +9,11 @@ import {PayloadError} from './payload.js';
 /** How long a sender waits for the receiver to connect (kdeconnectd waits 30 s too). */
 export const ACCEPT_TIMEOUT_MS = 30_000;
 
+/** Closes a connection nobody is to fetch on, without waiting. */
+function hangUp(conn: Gio.SocketConnection): void {
+    conn.close_async(GLib.PRIORITY_DEFAULT, null, null);
+}
+
 /**
  * A TLS payload server on the first free port in 1739–1764.
  *
@@ -54,7 +59,7 @@ export class PayloadServer {
 
     private take(conn: Gio.SocketConnection): void {
         if (this.refusing || this.closed) {
-            conn.close_async(GLib.PRIORITY_DEFAULT, null, null);
+            hangUp(conn);
         } else if (this.waiter) {
             this.waiter(conn);
         } else {
@@ -99,8 +104,7 @@ export class PayloadServer {
      * closes it and calls `onClosed`. close() ends this early.
      */
     refuseFor(ms: number, onClosed: () => void): void {
-        for (const conn of this.queued.splice(0))
-            conn.close_async(GLib.PRIORITY_DEFAULT, null, null);
+        this.queued.splice(0).forEach(hangUp);
         const timer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, ms, () => {
             this.refusing = null;
             this.close();
@@ -120,8 +124,7 @@ export class PayloadServer {
         this.service.stop();
         this.service.close();
         this.service.disconnect(this.incomingId);
-        for (const conn of this.queued.splice(0))
-            conn.close_async(GLib.PRIORITY_DEFAULT, null, null);
+        this.queued.splice(0).forEach(hangUp);
         const refusing = this.refusing;
         this.refusing = null;
         refusing?.();
