@@ -5,7 +5,7 @@ and between two kdeconnectd. Every row's time runs from the sender's start to th
 last file is whole at the receiver, and every file is checked with SHA-256."""
 import json, os, re, shutil, statistics, subprocess, time
 
-import kde_peers
+import kde_peers, wire
 from common import FERRY, IP_A, IP_B, ROOT, NS_A, NS_B, NS_C, NS_D, ferry_node, in_ns, netns_up, result_of, wait_line
 
 IDEAL_PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'ideal_peer.py')
@@ -312,17 +312,21 @@ def short(label):
     return label.replace('kdeconnectd ', 'kde ')
 
 
-def measure(rows, key, runs, fn):
+def measure(rows, key, runs, fn, tap=None):
     """`runs` runs of one row; a row that fails is reported and left out, never guessed. BENCH_ROWS (a regular
-    expression) picks the rows to run, for looking at one of them."""
+    expression) picks the rows to run, for looking at one of them. With `tap` (a namespace and its veth end) the
+    last run is captured on the wire (bench/wire.py; BENCH_WIRE=0 leaves it out)."""
     if not re.search(os.environ.get('BENCH_ROWS', ''), key):
         return
     got = []
-    for _ in range(runs):
+    for i in range(runs):
         # the GiB files of the single-file part are still being written back: not on this row's time
         os.sync()
         try:
-            r = fn()
+            if tap and i == runs - 1 and WIRE:
+                r = wire.capture_row(tap[0], tap[1], tap[2], fn)
+            else:
+                r = fn()
         except (RuntimeError, subprocess.SubprocessError) as e:
             print('%s: failed: %s' % (key, str(e)[-500:]), flush=True)
             break
@@ -330,6 +334,9 @@ def measure(rows, key, runs, fn):
         print('%s: %.1f files/s, %.1f MB/s, %d/%d arrived' % (key, r['files_per_s'], r['mbps'], r['arrived'], r['files']), flush=True)
     if got:
         rows[key] = got
+
+
+WIRE = os.environ.get('BENCH_WIRE') != '0' and bool(shutil.which('tcpdump'))
 
 
 HANDSHAKE_STACKS = {
@@ -351,12 +358,16 @@ def handshake_floor(work, n=200, port=1770):
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             try:
                 wait_line(srv, 'ready', 20)
-                r = subprocess.run(in_ns(NS_A, *conn('connect', IP_B, str(port), str(n), a + 'certificate.pem', a + 'private.pem')),
-                                   capture_output=True, text=True, timeout=120)
-                line = [l for l in r.stdout.splitlines() if l.startswith('{')]
-                if not line:
-                    raise RuntimeError(r.stdout + r.stderr)
-                out[(server, client)] = json.loads(line[0])
+
+                def connect():
+                    r = subprocess.run(in_ns(NS_A, *conn('connect', IP_B, str(port), str(n), a + 'certificate.pem',
+                                                         a + 'private.pem')), capture_output=True, text=True, timeout=120)
+                    line = [l for l in r.stdout.splitlines() if l.startswith('{')]
+                    if not line:
+                        raise RuntimeError(r.stdout + r.stderr)
+                    return json.loads(line[0])
+                # on the wire too: which end each connection waited for, as in the batches' rows
+                out[(server, client)] = wire.capture_row(NS_A, NS_A + '0', work, connect, range(port, port + 1)) if WIRE else connect()
             except (RuntimeError, subprocess.SubprocessError) as e:
                 print('handshakes, server %s, client %s: failed: %s' % (server, client, str(e)[-300:]), flush=True)
             finally:
@@ -373,17 +384,24 @@ def print_handshake_floor(floor):
         m = r['median_ms']
         print('| %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f |' % (server, client, r['ms_per_connection'], m['connected'],
               m['handshake'], m['lastByte'], m['closed']))
+    for (server, client), r in floor.items():
+        if r.get('wire'):
+            wire.print_wire('Server %s, client %s' % (server, client), r['wire'], 1000 / r['ms_per_connection'])
 
 
 def run_all(work, ids, kinds, runs, single):
+    if not WIRE and os.environ.get('BENCH_WIRE') != '0':
+        print('no rows of who the wire waited for: tcpdump is not installed (scripts/deps.sh bench)', flush=True)
     made = {label: make_batch(work, count, size) for label, count, size in BATCHES}
     floor = handshake_floor(work)
     results = {label: {} for label, _, _ in BATCHES}
     for label, count, size in BATCHES:
         paths, digests = made[label]
-        measure(results[label], 'Ferry -> Ferry', runs, lambda: ferry_to_ferry(work, ids, paths, digests, size))
-        measure(results[label], 'Ferry -> ' + IDEAL, runs, lambda: ferry_to_ideal(work, ids, paths, digests, size))
-        measure(results[label], 'Ferry -> ' + IDEAL_TWO, runs, lambda: ferry_to_ideal(work, ids, paths, digests, size, 2))
+        # the wire is read on the small files only: the 2 MiB files' packets would cost the capture more than they tell
+        tap = (NS_A, NS_A + '0', work) if size < (1 << 20) else None
+        measure(results[label], 'Ferry -> Ferry', runs, lambda: ferry_to_ferry(work, ids, paths, digests, size), tap)
+        measure(results[label], 'Ferry -> ' + IDEAL, runs, lambda: ferry_to_ideal(work, ids, paths, digests, size), tap)
+        measure(results[label], 'Ferry -> ' + IDEAL_TWO, runs, lambda: ferry_to_ideal(work, ids, paths, digests, size, 2), tap)
         for depth in (1, 2, 4):
             measure(results[label], 'OpenSSL pair, %d at once' % depth, runs,
                     lambda: openssl_batch(work, paths, digests, size, depth))
@@ -397,12 +415,13 @@ def run_all(work, ids, kinds, runs, single):
             pair_ferry_with(work, kde, ids['A'])
             for label, count, size in BATCHES:
                 paths, digests = made[label]
+                tap = (NS_A, NS_A + '0', work) if size < (1 << 20) else None
                 measure(results[label], 'Ferry -> ' + short(kind), runs,
-                        lambda: ferry_to_kde(work, kde, paths, digests, size, short(kind)))
+                        lambda: ferry_to_kde(work, kde, paths, digests, size, short(kind)), tap)
                 measure(results[label], short(kind) + ' -> Ferry', runs,
-                        lambda: kde_to_ferry(work, kde, ids['A'], paths, digests, size, short(kind)))
+                        lambda: kde_to_ferry(work, kde, ids['A'], paths, digests, size, short(kind)), tap)
                 measure(results[label], '%s -> %s' % (short(kind), IDEAL), runs,
-                        lambda: kde_to_ideal(work, kde, ids['A'], paths, digests, size, short(kind)))
+                        lambda: kde_to_ideal(work, kde, ids['A'], paths, digests, size, short(kind)), tap)
         except (RuntimeError, subprocess.SubprocessError) as e:
             print('%s: no rows: %s' % (kind, e), flush=True)
         finally:
@@ -417,8 +436,9 @@ def run_all(work, ids, kinds, runs, single):
             sender.pair_with(receiver)
             for label, count, size in BATCHES:
                 paths, digests = made[label]
+                tap = (NS_D, NS_D + '0', work) if size < (1 << 20) else None
                 measure(results[label], '%s -> %s' % (short(a), short(b)), runs,
-                        lambda: kde_to_kde(sender, receiver, paths, digests, size, '%s -> %s' % (short(a), short(b))))
+                        lambda: kde_to_kde(sender, receiver, paths, digests, size, '%s -> %s' % (short(a), short(b))), tap)
         except RuntimeError as e:
             # a pair that does not link (docs/interop.md, quirk 1) has no row
             print('%s -> %s: no rows: %s' % (a, b, e), flush=True)
@@ -498,3 +518,6 @@ def report(results, single):
         for key in ('Ferry -> Ferry', 'Ferry -> kde 26.08', 'kde 26.08 -> Ferry', 'Ferry -> ' + IDEAL, 'kde 26.08 -> ' + IDEAL):
             if key in rows and rows[key][-1].get('breakdown'):
                 print_breakdown('%s, %s (last run)' % (label, key), rows[key][-1]['breakdown'])
+        for key, rs in rows.items():
+            if rs[-1].get('wire'):
+                wire.print_wire('%s, %s (last run)' % (label, key), rs[-1]['wire'], rs[-1]['files_per_s'])

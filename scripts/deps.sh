@@ -1,5 +1,6 @@
 #!/bin/bash
-# Installs the Debian packages Ferry needs: `runtime` to run it, `test` to run its test suite.
+# Installs the Debian packages Ferry needs: `runtime` to run it, `test` to run its test suite,
+# `bench` for `npm run bench` (the test packages and tcpdump, for bench/wire.py).
 # Installs only what is missing; needs root (or sudo) when something is missing.
 set -euo pipefail
 RUNTIME=(gjs gir1.2-glib-2.0 glib-networking openssl libglib2.0-bin gettext)
@@ -8,7 +9,8 @@ TEST=(dbus dbus-bin dbus-daemon dconf-cli dconf-gsettings-backend dconf-service 
 case "${1:-runtime}" in
     runtime) want=("${RUNTIME[@]}") ;;
     test) want=("${RUNTIME[@]}" "${TEST[@]}") ;;
-    *) echo "usage: $0 runtime|test" >&2; exit 2 ;;
+    bench) want=("${RUNTIME[@]}" "${TEST[@]}" tcpdump) ;;
+    *) echo "usage: $0 runtime|test|bench" >&2; exit 2 ;;
 esac
 command -v node >/dev/null && command -v npm >/dev/null || want+=(nodejs npm)
 missing=()
