@@ -165,9 +165,10 @@ export class Sender {
                 await Promise.race([announcement, settled[i]]);
                 if (depth() === 1) {
                     await settled[i];
-                    if (!failure && i < files.length - 1 && peer.withPayload(f))
-                        await delay(pauseBeforeNextFileMs(device.protocolVersion, peer.gsconnect, f.size), t.cancellable)
-                            .catch(() => undefined);
+                    // a pause of 0 (protocol 8) is no timer either: a main-loop turn before every announcement
+                    const pause = pauseBeforeNextFileMs(device.protocolVersion, peer.gsconnect, f.size);
+                    if (!failure && i < files.length - 1 && peer.withPayload(f) && pause > 0)
+                        await delay(pause, t.cancellable).catch(() => undefined);
                 }
             }
             await Promise.all(settled);

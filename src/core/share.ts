@@ -260,13 +260,16 @@ export class ShareService extends Emitter<ShareEvents> {
             return;
         }
         const dir = this.receiveDirectory(device);
-        // the partial file is made while the payload connection is set up: neither waits for the other
+        // the partial file is made while the payload connection is set up, neither waiting for the
+        // other; it is begun once the connection is asked for: the worker thread that makes it held
+        // up the connection's SYN by 0.1–0.2 ms of every small file (docs/benchmarks.md)
         const made: {partial: PartialFile | null} = {partial: null};
-        const creating = PartialFile.create(dir).then(p => {
+        let creating: Promise<PartialFile> | null = null;
+        const create = () => (creating ??= PartialFile.create(dir).then(p => {
             made.partial = p;
             trace('rx.partial', r.filename);
             return p;
-        });
+        }));
         let fetching = false;
         let partial: PartialFile;
         batch.inFlight++;
@@ -274,7 +277,7 @@ export class ShareService extends Emitter<ShareEvents> {
             if (r.port !== 0) {
                 fetching = true;
                 await this.slots.run(() => receivePayload({
-                    address, port: r.port, size: r.size, out: creating.then(p => p.stream), cancellable: t.cancellable,
+                    address, port: r.port, size: r.size, out: () => create().then(p => p.stream), cancellable: t.cancellable,
                     traceKey: r.filename, certificate: identity.certificate, peerCertificate,
                     onProgress: bytes => {
                         t.info.bytes = batch.doneBytes + bytes;
@@ -282,7 +285,7 @@ export class ShareService extends Emitter<ShareEvents> {
                     },
                 }));
             }
-            partial = await creating;
+            partial = await create();
         } catch (e) {
             batch.inFlight--;
             const cancelled = isCancelled(e) && t.cancellable.is_cancelled();
@@ -294,7 +297,7 @@ export class ShareService extends Emitter<ShareEvents> {
             if (!fetching && r.port !== 0)
                 refusePayload(address, r.port).catch(() => undefined);
             t.end(cancelled ? 'cancelled' : 'failed', reason);
-            await creating.catch(() => null);
+            await (creating as Promise<PartialFile> | null)?.catch(() => null);
             await this.discard(made.partial);
             return;
         }

@@ -162,18 +162,20 @@ async function pinnedHandshake(tls: Gio.TlsConnection, pin: PinPolicy, cancellab
  */
 export async function receivePayload(o: PayloadPeer & {
     address: Gio.InetAddress; port: number; size: number;
-    /** Where the bytes go: may still be in the making while the connection is set up. */
-    out: Promise<Gio.FileOutputStream>;
+    /** Where the bytes go, asked for once the connection is (it is made while the connection is set up). */
+    out: () => Promise<Gio.FileOutputStream>;
     cancellable: Gio.Cancellable | null; onProgress: (bytes: number) => void; stallMs?: number;
     /** The file's name in benchmark traces. */
     traceKey?: string;
 }): Promise<number> {
     const key = o.traceKey ?? '';
+    // the SYN goes out in this call, before anything else is started
+    const connecting = connectTcp(o.address, o.port, CONNECT_TIMEOUT_MS / 1000, o.cancellable);
     // settled here, so that a failure to make the file is seen (and not unhandled) whenever it comes
-    const output = o.out.then(stream => ({stream, error: null}), (error: unknown) => ({stream: null, error}));
+    const output = o.out().then(stream => ({stream, error: null}), (error: unknown) => ({stream: null, error}));
     let tcp: Gio.SocketConnection;
     try {
-        tcp = await connectTcp(o.address, o.port, CONNECT_TIMEOUT_MS / 1000, o.cancellable);
+        tcp = await connecting;
     } catch (e) {
         if (isCancelled(e))
             throw e;
