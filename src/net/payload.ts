@@ -250,6 +250,9 @@ export async function sendPayload(o: PayloadPeer & {
     const key = o.traceKey ?? '';
     const pin: PinPolicy = {expected: o.peerCertificate};
     const tls = tlsServer(o.tcp, o.certificate, pin);
+    // a small file is read while the receiver shakes hands: the read is a worker thread's round
+    // trip, and after the handshake it held up every small file's bytes (docs/benchmarks.md)
+    const small = o.size <= SMALL_PAYLOAD_BYTES ? readSmall(o.input, o.size, o.cancellable, o.stallMs ?? STALL_TIMEOUT_MS) : null;
     try {
         try {
             await pinnedHandshake(tls, pin, o.cancellable);
@@ -261,8 +264,8 @@ export async function sendPayload(o: PayloadPeer & {
         }
         trace('tx.handshake', key);
         let sent: number;
-        if (o.size <= SMALL_PAYLOAD_BYTES) {
-            sent = await sendSmall(o, tls);
+        if (small) {
+            sent = await sendSmall(await small, tls, o);
         } else {
             const out = new Gio.BufferedOutputStream({base_stream: tls.output_stream, buffer_size: 1024 * 1024,
                 close_base_stream: false});
@@ -276,25 +279,88 @@ export async function sendPayload(o: PayloadPeer & {
         trace('tx.lastByte', key);
         return await confirmDelivery(tls, o.tcp, o.cancellable, o.waitForClose === false ? 0 : CONFIRM_GRACE_MS);
     } finally {
+        // a read still under way when the handshake failed closes the file itself when done
+        if (small)
+            small.catch(() => undefined);
         await closeStream(tls, GLib.PRIORITY_LOW);
     }
 }
 
+/** A small file's content, read whole, in GBytes that JS never looks into. */
+interface SmallContent {
+    chunks: GLib.Bytes[];
+    /** How many bytes the file had: size + 1 when it grew, fewer than size when it shrank. */
+    length: number;
+}
+
 /**
- * A small file (SMALL_PAYLOAD_BYTES) to the TLS stream on the main loop; returns how many bytes
- * the file had, size + 1 when it grew (only `size` go out). The file is closed either way.
+ * Reads up to size + 1 bytes of a small file (SMALL_PAYLOAD_BYTES; one more than its size tells
+ * that it grew) and closes it: one read for a local file, more only where the file system gives
+ * less without being at the end.
  */
-async function sendSmall(o: {input: Gio.FileInputStream; size: number; cancellable: Gio.Cancellable | null;
-    onProgress: (bytes: number) => void; stallMs?: number}, tls: Gio.TlsConnection): Promise<number> {
+async function readSmall(input: Gio.FileInputStream, size: number, outer: Gio.Cancellable | null, stallMs: number):
+    Promise<SmallContent> {
+    const {cancellable, release} = childCancellable(outer);
+    const chunks: GLib.Bytes[] = [];
+    let length = 0;
     try {
-        const sent = await copySmall(o.input, tls.output_stream, o.size, o.onProgress, o.cancellable,
-            o.stallMs ?? STALL_TIMEOUT_MS);
-        if (sent < o.size)
-            return sent;
-        const more = await readBytes(o.input, 1, GLib.PRIORITY_DEFAULT, o.cancellable);
-        return sent + more.get_size();
+        while (length <= size) {
+            // a file system that gives nothing for stallMs (a hung network mount) stalls the send
+            const disarm = cancelAfter(cancellable, stallMs);
+            let bytes: GLib.Bytes;
+            try {
+                bytes = await readBytes(input, size + 1 - length, GLib.PRIORITY_DEFAULT, cancellable);
+            } finally {
+                disarm();
+            }
+            if (bytes.get_size() === 0)
+                break;
+            chunks.push(bytes);
+            length += bytes.get_size();
+        }
+        return {chunks, length};
+    } catch (e) {
+        if (isCancelled(e) && !outer?.is_cancelled())
+            throw stallError(0, stallMs);
+        throw e;
     } finally {
-        o.input.close_async(GLib.PRIORITY_DEFAULT, null, null);
+        release();
+        input.close_async(GLib.PRIORITY_DEFAULT, null, null);
+    }
+}
+
+/**
+ * A small file, read ahead (readSmall), to the TLS stream on the main loop; returns how many
+ * bytes the file had. Nothing is written when it grew or shrank: the send fails as it did when
+ * the change was seen after the bytes.
+ */
+async function sendSmall(content: SmallContent, tls: Gio.TlsConnection,
+    o: {size: number; cancellable: Gio.Cancellable | null; onProgress: (bytes: number) => void; stallMs?: number}):
+    Promise<number> {
+    if (content.length !== o.size)
+        return content.length;
+    const {cancellable, release} = childCancellable(o.cancellable);
+    const stallMs = o.stallMs ?? STALL_TIMEOUT_MS;
+    let written = 0;
+    try {
+        for (const chunk of content.chunks) {
+            // nothing moved in stallMs: the receiver stopped reading (a stall, as copySmall's)
+            const disarm = cancelAfter(cancellable, stallMs);
+            try {
+                await writeAllBytes(tls.output_stream, chunk, cancellable);
+            } finally {
+                disarm();
+            }
+            written += chunk.get_size();
+        }
+        return written;
+    } catch (e) {
+        if (isCancelled(e) && !o.cancellable?.is_cancelled())
+            throw stallError(0, stallMs);
+        throw e;
+    } finally {
+        release();
+        o.onProgress(written);
     }
 }
 
