@@ -314,8 +314,8 @@ def short(label):
 
 def measure(rows, key, runs, fn, tap=None):
     """`runs` runs of one row; a row that fails is reported and left out, never guessed. BENCH_ROWS (a regular
-    expression) picks the rows to run, for looking at one of them. With `tap` (a namespace and its veth end) the
-    last run is captured on the wire (bench/wire.py; BENCH_WIRE=0 leaves it out)."""
+    expression) picks the rows to run, for looking at one of them. With `tap` (a namespace and the work folder) the
+    last run is captured on the wire (on_the_wire)."""
     if not re.search(os.environ.get('BENCH_ROWS', ''), key):
         return
     got = []
@@ -323,10 +323,7 @@ def measure(rows, key, runs, fn, tap=None):
         # the GiB files of the single-file part are still being written back: not on this row's time
         os.sync()
         try:
-            if tap and i == runs - 1 and WIRE:
-                r = wire.capture_row(tap[0], tap[1], tap[2], fn)
-            else:
-                r = fn()
+            r = on_the_wire(*tap, fn) if tap and i == runs - 1 else fn()
         except (RuntimeError, subprocess.SubprocessError) as e:
             print('%s: failed: %s' % (key, str(e)[-500:]), flush=True)
             break
@@ -337,6 +334,17 @@ def measure(rows, key, runs, fn, tap=None):
 
 
 WIRE = os.environ.get('BENCH_WIRE') != '0' and bool(shutil.which('tcpdump'))
+
+
+def on_the_wire(ns, work, fn, payload_ports=wire.PAYLOAD_PORTS):
+    """fn() captured on `ns`'s end of its veth pair (bench/wire.py), or fn() alone without tcpdump or with BENCH_WIRE=0."""
+    return wire.capture_row(ns, ns + '0', work, fn, payload_ports) if WIRE else fn()
+
+
+def small_files_tap(ns, work, size):
+    """Where measure() captures a row: the small files only, the 2 MiB files' packets would cost the capture more
+    than they tell."""
+    return (ns, work) if size < (1 << 20) else None
 
 
 HANDSHAKE_STACKS = {
@@ -367,7 +375,7 @@ def handshake_floor(work, n=200, port=1770):
                         raise RuntimeError(r.stdout + r.stderr)
                     return json.loads(line[0])
                 # on the wire too: which end each connection waited for, as in the batches' rows
-                out[(server, client)] = wire.capture_row(NS_A, NS_A + '0', work, connect, range(port, port + 1)) if WIRE else connect()
+                out[(server, client)] = on_the_wire(NS_A, work, connect, range(port, port + 1))
             except (RuntimeError, subprocess.SubprocessError) as e:
                 print('handshakes, server %s, client %s: failed: %s' % (server, client, str(e)[-300:]), flush=True)
             finally:
@@ -397,8 +405,7 @@ def run_all(work, ids, kinds, runs, single):
     results = {label: {} for label, _, _ in BATCHES}
     for label, count, size in BATCHES:
         paths, digests = made[label]
-        # the wire is read on the small files only: the 2 MiB files' packets would cost the capture more than they tell
-        tap = (NS_A, NS_A + '0', work) if size < (1 << 20) else None
+        tap = small_files_tap(NS_A, work, size)
         measure(results[label], 'Ferry -> Ferry', runs, lambda: ferry_to_ferry(work, ids, paths, digests, size), tap)
         measure(results[label], 'Ferry -> ' + IDEAL, runs, lambda: ferry_to_ideal(work, ids, paths, digests, size), tap)
         measure(results[label], 'Ferry -> ' + IDEAL_TWO, runs, lambda: ferry_to_ideal(work, ids, paths, digests, size, 2), tap)
@@ -415,7 +422,7 @@ def run_all(work, ids, kinds, runs, single):
             pair_ferry_with(work, kde, ids['A'])
             for label, count, size in BATCHES:
                 paths, digests = made[label]
-                tap = (NS_A, NS_A + '0', work) if size < (1 << 20) else None
+                tap = small_files_tap(NS_A, work, size)
                 measure(results[label], 'Ferry -> ' + short(kind), runs,
                         lambda: ferry_to_kde(work, kde, paths, digests, size, short(kind)), tap)
                 measure(results[label], short(kind) + ' -> Ferry', runs,
@@ -436,7 +443,7 @@ def run_all(work, ids, kinds, runs, single):
             sender.pair_with(receiver)
             for label, count, size in BATCHES:
                 paths, digests = made[label]
-                tap = (NS_D, NS_D + '0', work) if size < (1 << 20) else None
+                tap = small_files_tap(NS_D, work, size)
                 measure(results[label], '%s -> %s' % (short(a), short(b)), runs,
                         lambda: kde_to_kde(sender, receiver, paths, digests, size, '%s -> %s' % (short(a), short(b))), tap)
         except RuntimeError as e:

@@ -88,7 +88,7 @@ def chains(packets, payload_ports=PAYLOAD_PORTS):
                     if flags & SYN and not flags & ACK and dst[1] in payload_ports]
     if not payload_syns:
         raise RuntimeError('no payload connection in the capture')
-    sender_ip, receiver_ip = payload_syns[0][1][0], payload_syns[0][0][0]
+    sender_ip = payload_syns[0][1][0]
     # the link was made before the capture began: its packets are told by the port of its listening end
     announce_times = [t for t, src, dst, flags, size in packets
                       if src[0] == sender_ip and size > 0 and (src[1] in LINK_PORTS or dst[1] in LINK_PORTS)]
@@ -119,23 +119,20 @@ def chains(packets, payload_ports=PAYLOAD_PORTS):
         ev = Event(t, side, stage)
         ev.prev = evs[-1] if evs else None
         evs.append(ev)
-    return sender_ip, receiver_ip, announce_times, conns
+    return announce_times, conns
 
 
 def attribute(packets, payload_ports=PAYLOAD_PORTS):
     """The batch's time from the first announcement to its last packet, split by end and act. Without a link (the
     handshake floor of bench/batches.py: connections one after the other and nothing else) a connection follows the
     one before it, and the time between them is the connecting end's."""
-    sender_ip, receiver_ip, announce_times, files = chains(packets, payload_ports)
+    announce_times, files = chains(packets, payload_ports)
+    everything = sorted([e for evs in files for e in evs], key=lambda e: e.t)
     if not announce_times:
         # a connection follows what came last on the wire before its SYN (the client may open the next connection
         # before the last one's final packet)
-        everything = sorted([e for evs in files for e in evs], key=lambda e: e.t)
-        times = [e.t for e in everything]
-        for evs in files[1:]:
-            j = bisect.bisect_left(times, evs[0].t) - 1
-            evs[0].prev = everything[j] if j >= 0 else None
-        return summary(max(everything, key=lambda e: e.t), len(files))
+        follow_the_wire([evs[0] for evs in files[1:]], everything)
+        return summary(everything[-1], len(files))
     # The announcements are the sender's last packets on the link before the last SYN, one per file, in order: before
     # them come the link's own set-up and kdeconnectd's `share.request.update`s; with two files under way a file's
     # announcement can come before the SYN of the file before it, so it is matched by its place, not its time.
@@ -154,12 +151,17 @@ def attribute(packets, payload_ports=PAYLOAD_PORTS):
         a = Event(t, 'sender', 'announce the next file')
         announces.append(a)
         evs[0].prev = a
-    everything = sorted([e for evs in files for e in evs], key=lambda e: e.t)
+    # what the sender waited for before each announcement but the first
+    follow_the_wire(announces[1:], everything)
+    return summary(everything[-1], len(files))
+
+
+def follow_the_wire(events, everything):
+    """Each of `events` follows the last of `everything` (sorted by time) on the wire before it."""
     times = [e.t for e in everything]
-    for i, a in enumerate(announces):
-        j = bisect.bisect_left(times, a.t) - 1
-        a.prev = everything[j] if i > 0 and j >= 0 else None
-    return summary(max(everything, key=lambda e: e.t), len(files))
+    for ev in events:
+        j = bisect.bisect_left(times, ev.t) - 1
+        ev.prev = everything[j] if j >= 0 else None
 
 
 def summary(end, files):

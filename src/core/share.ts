@@ -262,10 +262,9 @@ export class ShareService extends Emitter<ShareEvents> {
         const dir = this.receiveDirectory(device);
         // the partial file is made while the payload connection is set up, neither waiting for the
         // other; it is begun once the connection is asked for: the worker thread that makes it held
-        // up the connection's SYN by 0.1–0.2 ms of every small file (docs/benchmarks.md)
-        const made: {partial: PartialFile | null} = {partial: null};
-        let creating: Promise<PartialFile> | null = null;
-        const create = () => (creating ??= PartialFile.create(dir).then(p => {
+        // up the connection's SYN by about 0.2 ms of every small file (docs/benchmarks.md)
+        const made: {partial: PartialFile | null; creating: Promise<PartialFile> | null} = {partial: null, creating: null};
+        const create = () => (made.creating ??= PartialFile.create(dir).then(p => {
             made.partial = p;
             trace('rx.partial', r.filename);
             return p;
@@ -297,7 +296,7 @@ export class ShareService extends Emitter<ShareEvents> {
             if (!fetching && r.port !== 0)
                 refusePayload(address, r.port).catch(() => undefined);
             t.end(cancelled ? 'cancelled' : 'failed', reason);
-            await (creating as Promise<PartialFile> | null)?.catch(() => null);
+            await made.creating?.catch(() => null);
             await this.discard(made.partial);
             return;
         }

@@ -103,6 +103,34 @@ async function watchedSplice(start: (c: Gio.Cancellable) => Promise<number>, pos
  */
 export const SMALL_PAYLOAD_BYTES = 64 * 1024;
 
+/** One read or write of a stall-watched copy (stallWatched), given the cancellable it must use. */
+type Step = <S>(op: (c: Gio.Cancellable) => Promise<S>) => Promise<S>;
+
+/**
+ * Runs `body`, whose reads and writes each go through `step`: a step that moves nothing for
+ * `stallMs` is cancelled, and the whole then fails as a stall (as cancelled only when `outer` was).
+ */
+async function stallWatched<T>(outer: Gio.Cancellable | null, stallMs: number, body: (step: Step) => Promise<T>): Promise<T> {
+    const {cancellable, release} = childCancellable(outer);
+    const step: Step = async op => {
+        const disarm = cancelAfter(cancellable, stallMs);
+        try {
+            return await op(cancellable);
+        } finally {
+            disarm();
+        }
+    };
+    try {
+        return await body(step);
+    } catch (e) {
+        if (isCancelled(e) && !outer?.is_cancelled())
+            throw stallError(0, stallMs); // the timer of one read or write: nothing moved for stallMs
+        throw e;
+    } finally {
+        release();
+    }
+}
+
 /**
  * Copies up to `limit` bytes from `input` to `output` on the main loop (see
  * SMALL_PAYLOAD_BYTES); returns how many, fewer when `input` ended first. A stall is what it is
@@ -110,37 +138,29 @@ export const SMALL_PAYLOAD_BYTES = 64 * 1024;
  */
 async function copySmall(input: Gio.InputStream, output: Gio.OutputStream, limit: number,
     onProgress: (bytes: number) => void, outer: Gio.Cancellable | null, stallMs: number): Promise<number> {
-    const {cancellable, release} = childCancellable(outer);
     let copied = 0, windowStart = GLib.get_monotonic_time(), windowPos = 0;
     try {
-        while (copied < limit) {
-            const disarm = cancelAfter(cancellable, stallMs);
-            let n: number;
-            try {
-                const bytes = await readBytes(input, limit - copied, GLib.PRIORITY_DEFAULT, cancellable);
-                n = bytes.get_size();
-                await writeAllBytes(output, bytes, cancellable);
-            } finally {
-                disarm();
+        return await stallWatched(outer, stallMs, async step => {
+            while (copied < limit) {
+                const n = await step(async c => {
+                    const bytes = await readBytes(input, limit - copied, GLib.PRIORITY_DEFAULT, c);
+                    await writeAllBytes(output, bytes, c);
+                    return bytes.get_size();
+                });
+                if (n === 0)
+                    break;
+                copied += n;
+                const now = GLib.get_monotonic_time();
+                if (now - windowStart > stallMs * 1000) {
+                    if (copied - windowPos < MIN_PROGRESS_BYTES)
+                        throw stallError(copied - windowPos, stallMs);
+                    windowStart = now;
+                    windowPos = copied;
+                }
             }
-            if (n === 0)
-                break;
-            copied += n;
-            const now = GLib.get_monotonic_time();
-            if (now - windowStart > stallMs * 1000) {
-                if (copied - windowPos < MIN_PROGRESS_BYTES)
-                    throw stallError(copied - windowPos, stallMs);
-                windowStart = now;
-                windowPos = copied;
-            }
-        }
-        return copied;
-    } catch (e) {
-        if (isCancelled(e) && !outer?.is_cancelled())
-            throw stallError(0, stallMs); // the timer of one read or write: nothing moved for stallMs
-        throw e;
+            return copied;
+        });
     } finally {
-        release();
         onProgress(copied);
     }
 }
@@ -300,31 +320,21 @@ interface SmallContent {
  */
 async function readSmall(input: Gio.FileInputStream, size: number, outer: Gio.Cancellable | null, stallMs: number):
     Promise<SmallContent> {
-    const {cancellable, release} = childCancellable(outer);
-    const chunks: GLib.Bytes[] = [];
-    let length = 0;
     try {
-        while (length <= size) {
-            // a file system that gives nothing for stallMs (a hung network mount) stalls the send
-            const disarm = cancelAfter(cancellable, stallMs);
-            let bytes: GLib.Bytes;
-            try {
-                bytes = await readBytes(input, size + 1 - length, GLib.PRIORITY_DEFAULT, cancellable);
-            } finally {
-                disarm();
+        // a file system that gives nothing for stallMs (a hung network mount) stalls the send
+        return await stallWatched(outer, stallMs, async step => {
+            const chunks: GLib.Bytes[] = [];
+            let length = 0;
+            while (length <= size) {
+                const bytes = await step(c => readBytes(input, size + 1 - length, GLib.PRIORITY_DEFAULT, c));
+                if (bytes.get_size() === 0)
+                    break;
+                chunks.push(bytes);
+                length += bytes.get_size();
             }
-            if (bytes.get_size() === 0)
-                break;
-            chunks.push(bytes);
-            length += bytes.get_size();
-        }
-        return {chunks, length};
-    } catch (e) {
-        if (isCancelled(e) && !outer?.is_cancelled())
-            throw stallError(0, stallMs);
-        throw e;
+            return {chunks, length};
+        });
     } finally {
-        release();
         input.close_async(GLib.PRIORITY_DEFAULT, null, null);
     }
 }
@@ -339,27 +349,17 @@ async function sendSmall(content: SmallContent, tls: Gio.TlsConnection,
     Promise<number> {
     if (content.length !== o.size)
         return content.length;
-    const {cancellable, release} = childCancellable(o.cancellable);
-    const stallMs = o.stallMs ?? STALL_TIMEOUT_MS;
     let written = 0;
     try {
-        for (const chunk of content.chunks) {
-            // nothing moved in stallMs: the receiver stopped reading (a stall, as copySmall's)
-            const disarm = cancelAfter(cancellable, stallMs);
-            try {
-                await writeAllBytes(tls.output_stream, chunk, cancellable);
-            } finally {
-                disarm();
+        // nothing moved in stallMs: the receiver stopped reading (a stall, as copySmall's)
+        return await stallWatched(o.cancellable, o.stallMs ?? STALL_TIMEOUT_MS, async step => {
+            for (const chunk of content.chunks) {
+                await step(c => writeAllBytes(tls.output_stream, chunk, c));
+                written += chunk.get_size();
             }
-            written += chunk.get_size();
-        }
-        return written;
-    } catch (e) {
-        if (isCancelled(e) && !o.cancellable?.is_cancelled())
-            throw stallError(0, stallMs);
-        throw e;
+            return written;
+        });
     } finally {
-        release();
         o.onProgress(written);
     }
 }
