@@ -271,11 +271,12 @@ export class ShareService extends Emitter<ShareEvents> {
         }));
         let fetching = false;
         let partial: PartialFile;
+        let received = 0;
         batch.inFlight++;
         try {
             if (r.port !== 0) {
                 fetching = true;
-                await this.slots.run(() => receivePayload({
+                received = await this.slots.run(() => receivePayload({
                     address, port: r.port, size: r.size, out: () => create().then(p => p.stream), cancellable: t.cancellable,
                     traceKey: r.filename, certificate: identity.certificate, peerCertificate,
                     onProgress: bytes => {
@@ -303,17 +304,16 @@ export class ShareService extends Emitter<ShareEvents> {
         // every byte is in: the next file is fetched while this one is named and dated
         batch.inFlight--;
         batch.fetched++;
-        batch.doneBytes += partial.stream.tell();
+        batch.doneBytes += received;
         t.info.bytes = batch.doneBytes;
-        batch.placing = batch.placing.then(() => this.placeFile(device, batch, partial, name, r));
+        batch.placing = batch.placing.then(() => this.placeFile(device, batch, partial, name, r, received));
     }
 
     /** Puts a whole file under its final name and counts it; the batch ends with its last file. */
     private async placeFile(device: Device, batch: IncomingBatch, partial: PartialFile, name: string,
-        r: Extract<ShareRequest, {kind: 'file'}>): Promise<void> {
+        r: Extract<ShareRequest, {kind: 'file'}>, written: number): Promise<void> {
         const t = batch.transfer;
         try {
-            const written = partial.stream.tell();
             const finalPath = await partial.finish(name, r.lastModified, r.filename);
             trace('rx.done', r.filename);
             t.info.files.push(finalPath);

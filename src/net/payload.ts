@@ -7,7 +7,7 @@ import GLib from 'gi://GLib';
 import GObject from 'gi://GObject';
 import {cancelAfter, childCancellable, closeOutput, connectTcp, errorMessage, holdReferences, isCancelled, readBytes, setNoDelay, spliceFrom,
     writeAllBytes} from './gio.js';
-import {PinPolicy, closeStream, handshake, tlsClient, tlsServer} from './tls.js';
+import {PinPolicy, closeSocket, closeStream, handshake, tlsClient, tlsServer} from './tls.js';
 import {trace} from '../lib/trace.js';
 
 const SPLICE = Gio.OutputStreamSpliceFlags;
@@ -132,24 +132,26 @@ async function stallWatched<T>(outer: Gio.Cancellable | null, stallMs: number, b
 }
 
 /**
- * Copies up to `limit` bytes from `input` to `output` on the main loop (see
- * SMALL_PAYLOAD_BYTES); returns how many, fewer when `input` ended first. A stall is what it is
- * for a splice (watchedSplice): no byte for `stallMs`, or fewer than MIN_PROGRESS_BYTES in it.
+ * Copies up to `limit` bytes from `input` to `output` (see SMALL_PAYLOAD_BYTES) and closes
+ * `output`; returns how many bytes, fewer when `input` ended first. The bytes are read on the
+ * main loop into GBytes, then written and `output` closed in one splice from memory, which GIO
+ * runs in a worker thread: one call from JS where a write and a close were two, each a JS
+ * round trip that held the main thread (docs/benchmarks.md). A stall is what it is for a splice
+ * (watchedSplice): no byte for `stallMs`, or fewer than MIN_PROGRESS_BYTES in it. A read that
+ * fails writes nothing; `output` is then left open, for the caller to discard.
  */
 async function copySmall(input: Gio.InputStream, output: Gio.OutputStream, limit: number,
     onProgress: (bytes: number) => void, outer: Gio.Cancellable | null, stallMs: number): Promise<number> {
     let copied = 0, windowStart = GLib.get_monotonic_time(), windowPos = 0;
     try {
         return await stallWatched(outer, stallMs, async step => {
+            const content = new Gio.MemoryInputStream();
             while (copied < limit) {
-                const n = await step(async c => {
-                    const bytes = await readBytes(input, limit - copied, GLib.PRIORITY_DEFAULT, c);
-                    await writeAllBytes(output, bytes, c);
-                    return bytes.get_size();
-                });
-                if (n === 0)
+                const bytes = await step(c => readBytes(input, limit - copied, GLib.PRIORITY_DEFAULT, c));
+                if (bytes.get_size() === 0)
                     break;
-                copied += n;
+                content.add_bytes(bytes);
+                copied += bytes.get_size();
                 const now = GLib.get_monotonic_time();
                 if (now - windowStart > stallMs * 1000) {
                     if (copied - windowPos < MIN_PROGRESS_BYTES)
@@ -158,6 +160,10 @@ async function copySmall(input: Gio.InputStream, output: Gio.OutputStream, limit
                     windowPos = copied;
                 }
             }
+            const written = await step(c => spliceFrom(output, content, SPLICE.CLOSE_SOURCE | SPLICE.CLOSE_TARGET,
+                GLib.PRIORITY_DEFAULT, c));
+            if (written !== copied)
+                throw new PayloadError(`only ${written} of ${copied} bytes could be written`);
             return copied;
         });
     } finally {
@@ -215,9 +221,11 @@ export async function receivePayload(o: PayloadPeer & {
             throw made.error;
         const out = made.stream;
         let ended: unknown = null;
+        // how many bytes the file has: a small one's copy closes the file, whose position then means nothing
+        let got = -1;
         try {
             if (o.size >= 0 && o.size <= SMALL_PAYLOAD_BYTES) {
-                await copySmall(tls.input_stream, out, o.size, o.onProgress, o.cancellable, o.stallMs ?? STALL_TIMEOUT_MS);
+                got = await copySmall(tls.input_stream, out, o.size, o.onProgress, o.cancellable, o.stallMs ?? STALL_TIMEOUT_MS);
             } else {
                 const input = new Gio.BufferedInputStream({base_stream: tls.input_stream, buffer_size: 64 * 1024,
                     close_base_stream: false});
@@ -229,7 +237,8 @@ export async function receivePayload(o: PayloadPeer & {
             ended = e;
         }
         trace('rx.lastByte', key);
-        const got = out.tell();
+        if (got < 0)
+            got = out.is_closed() ? 0 : out.tell();
         // Bytes that all arrived are the file, however the sender hangs up: kdeconnectd closes
         // without a TLS close_notify right after its last byte, and the splice then fails with
         // G_TLS_ERROR_EOF, often in the same instant the last bytes are written. A payload of
@@ -242,6 +251,8 @@ export async function receivePayload(o: PayloadPeer & {
             out.truncate(o.size, null); // extra bytes beyond the announced size are not the file's
         return o.size >= 0 ? o.size : got;
     } finally {
+        // the receiver's close_notify is the sender's confirmation (confirmDelivery): without it, a
+        // reset for the sender's own close_notify, unread, can reach a Ferry sender first
         await closeStream(tls, GLib.PRIORITY_LOW);
         trace('rx.closed', key);
     }
@@ -273,6 +284,7 @@ export async function sendPayload(o: PayloadPeer & {
     // a small file is read while the receiver shakes hands: the read is a worker thread's round
     // trip, and after the handshake it held up every small file's bytes (docs/benchmarks.md)
     const small = o.size <= SMALL_PAYLOAD_BYTES ? readSmall(o.input, o.size, o.cancellable, o.stallMs ?? STALL_TIMEOUT_MS) : null;
+    let delivery: Delivery | null = null;
     try {
         try {
             await pinnedHandshake(tls, pin, o.cancellable);
@@ -297,12 +309,19 @@ export async function sendPayload(o: PayloadPeer & {
         if (sent !== o.size)
             throw new PayloadError(`the file changed while it was sent (${sent} bytes instead of ${o.size})`);
         trace('tx.lastByte', key);
-        return await confirmDelivery(tls, o.tcp, o.cancellable, o.waitForClose === false ? 0 : CONFIRM_GRACE_MS);
+        delivery = await confirmDelivery(tls, o.tcp, o.cancellable, o.waitForClose === false ? 0 : CONFIRM_GRACE_MS);
+        return delivery;
     } finally {
         // a read still under way when the handshake failed closes the file itself when done
         if (small)
             small.catch(() => undefined);
-        await closeStream(tls, GLib.PRIORITY_LOW);
+        // Confirmed, the end of our stream went out already (confirmDelivery): a TLS close would
+        // tell the receiver nothing more, and its worker thread's round trip held up the next
+        // file. A failed send ends cleanly, so that the receiver names what it got.
+        if (delivery)
+            closeSocket(tls);
+        else
+            await closeStream(tls, GLib.PRIORITY_LOW);
     }
 }
 

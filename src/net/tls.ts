@@ -94,6 +94,18 @@ export async function closeStream(stream: Gio.IOStream, priority = GLib.PRIORITY
     } finally {
         disarm();
     }
+    closeSocket(stream);
+}
+
+/**
+ * Closes the socket under `stream` now, without a TLS close_notify: where the notify would tell
+ * the peer nothing (a receiver that has every byte it was owed; a sender that ended its stream
+ * already) and only cost a worker thread's round trip a file. Every peer takes the end of a
+ * payload connection, clean or not, as its end. GSocket remembers that it is closed: the TLS
+ * connection's own close, when it is collected, then fails at once without touching the
+ * descriptor.
+ */
+export function closeSocket(stream: Gio.IOStream): void {
     const base = stream instanceof Gio.TlsConnection ? stream.base_io_stream : stream;
     if (base instanceof Gio.SocketConnection) {
         try {
