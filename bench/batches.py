@@ -11,6 +11,9 @@ from common import FERRY, IP_A, IP_B, ROOT, NS_A, NS_B, NS_C, NS_D, ferry_node, 
 IDEAL_PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'ideal_peer.py')
 IDEAL = 'protocol-only receiver'
 IDEAL_TWO = IDEAL + ' (2 at once)'
+# the same on Ferry's platform: GJS, GIO and glib-networking (bench/ideal_gio.ts)
+IDEAL_GIO = 'GIO protocol-only receiver'
+IDEAL_GIO_JS = os.path.join(ROOT, 'build/bench/ideal_gio.js')
 BATCH_REF = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'batch_ref.py')
 
 BATCHES = [('200 x 4 KiB', 200, 4 << 10), ('50 x 2 MiB', 50, 2 << 20)]
@@ -125,9 +128,11 @@ def kde_to_ferry(work, kde, ferry_id, paths, digests, size, label):
                gap_ms=r['gap_transfer_ms'], breakdown=breakdown(r['trace']), cpu_per_file=(r['cpu_ms_per_file'], tx_cpu))
 
 
-def ideal_receiver(work, ferry_id, count, *flags):
-    """bench/ideal_peer.py in NS_A with config A's identity (which every sender here trusts), linked to the sender in NS_B."""
-    return subprocess.Popen(in_ns(NS_A, 'python3', IDEAL_PEER, work + '/A', ferry_id, IP_B, work + '/recvIdeal', str(count), *flags),
+def ideal_receiver(work, ferry_id, count, *flags, gio=False):
+    """bench/ideal_peer.py in NS_A with config A's identity (which every sender here trusts), linked to the sender in NS_B;
+    with `gio`, bench/ideal_gio.ts, the same receiver on GJS and GIO."""
+    program = ['gjs', '-m', IDEAL_GIO_JS] if gio else ['python3', IDEAL_PEER]
+    return subprocess.Popen(in_ns(NS_A, *program, work + '/A', ferry_id, IP_B, work + '/recvIdeal', str(count), *flags),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -143,9 +148,10 @@ def ideal_result(proc):
     return r
 
 
-def kde_to_ideal(work, kde, ferry_id, paths, digests, size, label):
-    """The sender's own pace: the same batch to the protocol-only receiver, timed like kde_to_ferry."""
-    proc = ideal_receiver(work, ferry_id, len(paths))
+def kde_to_ideal(work, kde, ferry_id, paths, digests, size, label, gio=False):
+    """The sender's own pace: the same batch to the protocol-only receiver, timed like kde_to_ferry; with `gio`, to the
+    one on Ferry's platform (the platform's own pace)."""
+    proc = ideal_receiver(work, ferry_id, len(paths), gio=gio)
     try:
         kde_copies(kde, paths)
         wait_line(proc, 'ready', 60)
@@ -156,8 +162,8 @@ def kde_to_ideal(work, kde, ferry_id, paths, digests, size, label):
         proc.kill()
         raise
     r = ideal_result(proc)
-    return row(label + ' -> ' + IDEAL, len(paths), size, r['t_end_us'] / 1e6 - t0, check_arrived(work + '/recvIdeal', digests),
-               breakdown=breakdown(r['trace']))
+    return row(label + ' -> ' + (IDEAL_GIO if gio else IDEAL), len(paths), size, r['t_end_us'] / 1e6 - t0,
+               check_arrived(work + '/recvIdeal', digests), breakdown=breakdown(r['trace']))
 
 
 def ferry_to_ideal(work, ids, paths, digests, size, at_once=1):
@@ -429,6 +435,8 @@ def run_all(work, ids, kinds, runs, single):
                         lambda: kde_to_ferry(work, kde, ids['A'], paths, digests, size, short(kind)), tap)
                 measure(results[label], '%s -> %s' % (short(kind), IDEAL), runs,
                         lambda: kde_to_ideal(work, kde, ids['A'], paths, digests, size, short(kind)), tap)
+                measure(results[label], '%s -> %s' % (short(kind), IDEAL_GIO), runs,
+                        lambda: kde_to_ideal(work, kde, ids['A'], paths, digests, size, short(kind), gio=True), tap)
         except (RuntimeError, subprocess.SubprocessError) as e:
             print('%s: no rows: %s' % (kind, e), flush=True)
         finally:
@@ -506,6 +514,14 @@ def report(results, single):
                       'this sender allows any receiver, not a bound); Ferry receiving: %s x the %s' % (
                           kind, IDEAL, ideal, ratio(ideal, med(rows, '%s -> %s' % (kind, kind))), kind, kind,
                           ratio(med(rows, kind + ' -> Ferry'), ideal), IDEAL))
+            platform = med(rows, '%s -> %s' % (kind, IDEAL_GIO))
+            if platform:
+                # the most a receiver on GJS, GIO and glib-networking took from this sender in this run: the part of
+                # the target that Ferry's own code can still win is between Ferry's row and this one
+                print('- %s sending to a receiver on Ferry\'s platform: the %s takes %.1f files/s, %s x the %s -> %s row; '
+                      'Ferry receiving: %s x the %s' % (
+                          kind, IDEAL_GIO, platform, ratio(platform, med(rows, '%s -> %s' % (kind, kind))), kind, kind,
+                          ratio(med(rows, kind + ' -> Ferry'), platform), IDEAL_GIO))
         print('- Ferry -> Ferry: %s x the OpenSSL pair with as many files under way (2); Ferry -> %s: %s x the OpenSSL pair '
               'one at a time' % (ratio(med(rows, 'Ferry -> Ferry'), med(rows, 'OpenSSL pair, 2 at once')), IDEAL,
                                  ratio(med(rows, 'Ferry -> ' + IDEAL), med(rows, 'OpenSSL pair, 1 at once'))))
@@ -522,7 +538,8 @@ def report(results, single):
             p99 = statistics.median(r['gap_ms']['p99'] for r in rows['Ferry -> Ferry'])
             print('- main-loop gap p99 in the Ferry receiver: %.2f ms in the batch, %.2f ms in the single-file receive' % (
                 p99, single['receive_gap_p99']))
-        for key in ('Ferry -> Ferry', 'Ferry -> kde 26.08', 'kde 26.08 -> Ferry', 'Ferry -> ' + IDEAL, 'kde 26.08 -> ' + IDEAL):
+        for key in ('Ferry -> Ferry', 'Ferry -> kde 26.08', 'kde 26.08 -> Ferry', 'Ferry -> ' + IDEAL, 'kde 26.08 -> ' + IDEAL,
+                    'kde 26.08 -> ' + IDEAL_GIO):
             if key in rows and rows[key][-1].get('breakdown'):
                 print_breakdown('%s, %s (last run)' % (label, key), rows[key][-1]['breakdown'])
         for key, rs in rows.items():

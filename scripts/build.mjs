@@ -31,7 +31,7 @@ cpSync(join(root, 'metadata.json'), join(root, 'build/extension/metadata.json'))
 cpSync(join(root, 'schemas'), join(root, 'build/extension/schemas'), {recursive: true});
 cpSync(join(root, 'data/icons'), join(root, 'build/extension/icons'), {recursive: true});
 await build({...common, entryPoints: {'test/peer': join(root, 'test/tools/peer.ts')}, outdir: join(root, 'build')});
-await build({...common, entryPoints: {'bench/node': join(root, 'bench/node.ts'), 'bench/handshakes': join(root, 'bench/handshakes.ts')},
+await build({...common, entryPoints: {'bench/node': join(root, 'bench/node.ts'), 'bench/handshakes': join(root, 'bench/handshakes.ts'), 'bench/ideal_gio': join(root, 'bench/ideal_gio.ts')},
     outdir: join(root, 'build')});
 
 // One bundle per suite: jasmine-core (CommonJS, expects a `global`), the runner that installs

@@ -1,0 +1,217 @@
+// A KDE Connect receiver that does nothing but what the protocol requires, on Ferry's platform:
+// GJS, one main loop, GIO's sockets and files and glib-networking's TLS, the way a GNOME Shell
+// extension must. It is bench/ideal_peer.py (same arguments, same JSON line) without Python's
+// threads and OpenSSL, so that `npm run bench` can tell the platform's per-file cost from
+// Ferry's own: no checks beyond the payload's size, no stall watch, no transfer bookkeeping, no
+// D-Bus, no notifications; each file's bytes to a partial name, renamed and dated, with the
+// fewest GIO calls that do it. kdeconnectd is the only sender it is run with.
+//   gjs -m build/bench/ideal_gio.js CONFIG_DIR DEVICE_ID SENDER_IP RECEIVE_DIR COUNT
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+import System from 'system';
+import {callAsync, connectTcp, createFile, decoder, encoder, errorMessage, moveFile, promisifyGio, readBytes, setFileAttributes,
+    setNoDelay, spliceFrom, writeAll} from '../src/net/gio.js';
+import {closeSocket, handshake, tlsClient} from '../src/net/tls.js';
+
+const PORT = 1716;
+const SMALL = 64 * 1024;
+const SPLICE = Gio.OutputStreamSpliceFlags;
+
+function packet(type: string, body: object): Uint8Array {
+    return encoder.encode(`${JSON.stringify({id: Date.now(), type, body})}\n`);
+}
+
+function identity(deviceId: string, tcpPort?: number): Uint8Array {
+    return packet('kdeconnect.identity', {deviceId, deviceName: 'Bench', deviceType: 'desktop', protocolVersion: 8,
+        incomingCapabilities: ['kdeconnect.share.request'], outgoingCapabilities: ['kdeconnect.share.request'],
+        ...(tcpPort ? {tcpPort} : {})});
+}
+
+/** Packets, one per line, read from `input` as they come. */
+class Lines {
+    private buffer = '';
+    constructor(private readonly input: Gio.InputStream) {}
+
+    async next(): Promise<Record<string, unknown>> {
+        for (;;) {
+            const at = this.buffer.indexOf('\n');
+            if (at >= 0) {
+                const line = this.buffer.slice(0, at);
+                this.buffer = this.buffer.slice(at + 1);
+                return JSON.parse(line) as Record<string, unknown>;
+            }
+            const bytes = await readBytes(this.input, 65536, GLib.PRIORITY_DEFAULT, null);
+            if (bytes.get_size() === 0)
+                throw new Error('the sender closed the link');
+            this.buffer += decoder.decode(bytes.toArray());
+        }
+    }
+}
+
+/** Reads the plaintext identity byte by byte: nothing of the TLS handshake after it may be taken. */
+async function plaintextLine(input: Gio.InputStream): Promise<void> {
+    for (;;) {
+        const b = await readBytes(input, 1, GLib.PRIORITY_DEFAULT, null);
+        if (b.get_size() === 0)
+            throw new Error('the sender closed before its identity');
+        if (b.toArray()[0] === 10)
+            return;
+    }
+}
+
+interface Trace {
+    [event: string]: number;
+}
+
+class Receiver {
+    done = 0;
+    errors: string[] = [];
+    trace: [string, string, number][] = [];
+    tEnd: number | null = null;
+    finished: () => void = () => undefined;
+
+    constructor(private readonly cert: Gio.TlsCertificate, private readonly deviceId: string,
+        private readonly sender: Gio.InetAddress, private readonly folder: string, private readonly count: number) {}
+
+    async link(): Promise<Lines> {
+        const listener = new Gio.SocketListener();
+        listener.add_inet_port(PORT, null);
+        const udp = Gio.Socket.new(Gio.SocketFamily.IPV4, Gio.SocketType.DATAGRAM, Gio.SocketProtocol.UDP);
+        const target = new Gio.InetSocketAddress({address: this.sender, port: PORT});
+        const accepting = callAsync(cb => listener.accept_async(null, cb), res => listener.accept_finish(res)[0]);
+        const deadline = GLib.get_monotonic_time() + 30e6;
+        let tcp: Gio.SocketConnection | null = null;
+        while (!tcp) {
+            udp.send_to(target, identity(this.deviceId, PORT), null);
+            tcp = await Promise.race([accepting, new Promise<null>(resolve => GLib.timeout_add(GLib.PRIORITY_DEFAULT, 1000, () => {
+                resolve(null);
+                return GLib.SOURCE_REMOVE;
+            }))]);
+            if (!tcp && GLib.get_monotonic_time() > deadline)
+                throw new Error('the sender never connected');
+        }
+        listener.close();
+        udp.close();
+        setNoDelay(tcp);
+        await plaintextLine(tcp.input_stream);
+        // KDE Connect's inverted roles: the side that accepted TCP is the TLS client
+        const tls = tlsClient(tcp, this.cert, {expected: null});
+        await handshake(tls, null);
+        await writeAll(tls.output_stream, identity(this.deviceId), null);
+        const lines = new Lines(tls.input_stream);
+        const peer = await lines.next();
+        if (peer.type !== 'kdeconnect.identity')
+            throw new Error(`expected the encrypted identity, got ${String(peer.type)}`);
+        return lines;
+    }
+
+    async serve(lines: Lines): Promise<void> {
+        while (this.tEnd === null) {
+            const p = await lines.next();
+            const body = (p.body ?? {}) as Record<string, unknown>;
+            if (p.type !== 'kdeconnect.share.request' || typeof body.filename !== 'string')
+                continue;
+            const t: Trace = {'rx.announced': GLib.get_monotonic_time()};
+            const name = GLib.path_get_basename(body.filename);
+            const info = (p.payloadTransferInfo ?? {}) as Record<string, unknown>;
+            const mtime = typeof body.lastModified === 'number' ? body.lastModified : null;
+            const fetch = typeof info.port === 'number'
+                ? this.fetch(name, Number(p.payloadSize ?? 0), info.port, mtime, t)
+                : this.place(Gio.File.new_for_path(`${this.folder}/${name}.partial`), name, mtime, 'empty');
+            fetch.then(() => {
+                this.trace.push(...Object.entries(t).map(([ev, us]) => [ev, name, us] as [string, string, number]));
+                this.done++;
+            }, (e: unknown) => this.errors.push(`${name}: ${errorMessage(e)}`)).finally(() => this.settled());
+        }
+    }
+
+    private settled(): void {
+        if (this.tEnd === null && this.done + this.errors.length >= this.count) {
+            this.tEnd = GLib.get_monotonic_time();
+            this.finished();
+        }
+    }
+
+    private async fetch(name: string, size: number, port: number, mtime: number | null, t: Trace): Promise<void> {
+        const tcp = await connectTcp(this.sender, port, 10, null);
+        setNoDelay(tcp);
+        t['rx.connected'] = GLib.get_monotonic_time();
+        const partial = Gio.File.new_for_path(`${this.folder}/${name}.partial`);
+        // the partial file is made while the handshake goes on
+        const creating = createFile(partial, Gio.FileCreateFlags.NONE, GLib.PRIORITY_DEFAULT, null);
+        creating.catch(() => undefined);
+        const tls = tlsClient(tcp, this.cert, {expected: null});
+        try {
+            await handshake(tls, null);
+            t['rx.handshake'] = GLib.get_monotonic_time();
+            const out = await creating;
+            if (size <= SMALL) {
+                // in memory, then one GIO call that writes and closes the partial file
+                const content = new Gio.MemoryInputStream();
+                for (let got = 0; got < size;) {
+                    const bytes = await readBytes(tls.input_stream, size - got, GLib.PRIORITY_DEFAULT, null);
+                    if (bytes.get_size() === 0)
+                        throw new Error(`the payload ended at ${got} of ${size} bytes`);
+                    content.add_bytes(bytes);
+                    got += bytes.get_size();
+                }
+                await spliceFrom(out, content, SPLICE.CLOSE_SOURCE | SPLICE.CLOSE_TARGET, GLib.PRIORITY_DEFAULT, null);
+            } else {
+                const input = new Gio.BufferedInputStream({base_stream: tls.input_stream, buffer_size: SMALL,
+                    close_base_stream: false});
+                // kdeconnectd hangs up without a close_notify: the bytes that arrived are what counts
+                const moved = await spliceFrom(out, input, SPLICE.CLOSE_TARGET, GLib.PRIORITY_DEFAULT, null).catch(() => -1);
+                const got = moved >= 0 ? moved : (await partial.query_info_async('standard::size', Gio.FileQueryInfoFlags.NONE,
+                    GLib.PRIORITY_DEFAULT, null)).get_size();
+                if (got < size)
+                    throw new Error(`the payload ended at ${got} of ${size} bytes`);
+            }
+            t['rx.lastByte'] = GLib.get_monotonic_time();
+        } finally {
+            // kdeconnectd, the sender here, hangs up after its last byte: no TLS close is owed
+            closeSocket(tls);
+            t['rx.closed'] = GLib.get_monotonic_time();
+        }
+        await this.place(partial, name, mtime, null);
+        t['rx.done'] = GLib.get_monotonic_time();
+    }
+
+    private async place(partial: Gio.File, name: string, mtime: number | null, empty: 'empty' | null): Promise<void> {
+        if (empty)
+            await callAsync(cb => partial.replace_contents_bytes_async(new GLib.Bytes(new Uint8Array(0)), null, false,
+                Gio.FileCreateFlags.NONE, null, cb), res => partial.replace_contents_finish(res));
+        const final = Gio.File.new_for_path(`${this.folder}/${name}`);
+        await moveFile(partial, final, Gio.FileCopyFlags.NONE, GLib.PRIORITY_DEFAULT, null);
+        if (mtime !== null) {
+            const info = new Gio.FileInfo();
+            info.set_attribute_uint64('time::modified', Math.floor(mtime / 1000));
+            info.set_attribute_uint32('time::modified-usec', (mtime % 1000) * 1000);
+            await setFileAttributes(final, info, Gio.FileQueryInfoFlags.NONE, GLib.PRIORITY_DEFAULT, null);
+        }
+    }
+}
+
+async function main(args: string[]): Promise<number> {
+    const [config, deviceId, senderIp, folder, count] = args;
+    promisifyGio();
+    GLib.mkdir_with_parents(folder, 0o755);
+    const cert = Gio.TlsCertificate.new_from_files(`${config}/certificate.pem`, `${config}/private.pem`);
+    const r = new Receiver(cert, deviceId, Gio.InetAddress.new_from_string(senderIp), folder, Number(count));
+    const finished = new Promise<void>(resolve => (r.finished = resolve));
+    const lines = await r.link();
+    print('ready');
+    r.serve(lines).catch((e: unknown) => {
+        r.errors.push(`the link ended after ${r.done} files: ${errorMessage(e)}`);
+        r.tEnd ??= GLib.get_monotonic_time();
+        r.finished();
+    });
+    await finished;
+    print(JSON.stringify({delivered: r.done, errors: r.errors, t_end_us: r.tEnd, trace: r.trace, max_at_once: 0}));
+    return r.done >= Number(count) && r.errors.length === 0 ? 0 : 1;
+}
+
+const loop = new GLib.MainLoop(null, false);
+let code = 1;
+main(ARGV).then(c => (code = c), (e: unknown) => printerr(`ideal_gio: ${errorMessage(e)}`)).finally(() => loop.quit());
+loop.run();
+System.exit(code);
