@@ -1,17 +1,21 @@
-// A KDE Connect receiver that does nothing but what the protocol requires, on Ferry's platform:
-// GJS, one main loop, GIO's sockets and files and glib-networking's TLS, the way a GNOME Shell
-// extension must. It is bench/ideal_peer.py (same arguments, same JSON line) without Python's
-// threads and OpenSSL, so that `npm run bench` can tell the platform's per-file cost from
-// Ferry's own: no checks beyond the payload's size, no stall watch, no transfer bookkeeping, no
-// D-Bus, no notifications; each file's bytes to a partial name, renamed and dated, with the
-// fewest GIO calls that do it. kdeconnectd is the only sender it is run with.
-//   gjs -m build/bench/ideal_gio.js CONFIG_DIR DEVICE_ID SENDER_IP RECEIVE_DIR COUNT
+// A KDE Connect peer that does nothing but what the protocol requires, on Ferry's platform: GJS,
+// one main loop, GIO's sockets and files and glib-networking's TLS, the way a GNOME Shell
+// extension must, so that `npm run bench` can tell the platform's per-file cost from Ferry's own.
+// No checks beyond the payload's size, no stall watch, no transfer bookkeeping, no D-Bus, no
+// notifications; the fewest GIO calls that do the job. kdeconnectd is the only peer it is run with.
+//   gjs -m build/bench/ideal_gio.js CONFIG_DIR DEVICE_ID PEER_IP RECEIVE_DIR COUNT
+// receives as bench/ideal_peer.py does (same arguments, same JSON line): each file's bytes to a
+// partial name, renamed and dated.
+//   gjs -m build/bench/ideal_gio.js send [--unconfirmed] CONFIG_DIR DEVICE_ID PEER_IP FILE...
+// sends the files as one batch, one at a time, each announced once the last is confirmed by the
+// receiver's close (what Ferry's "sent" rests on; --unconfirmed: once its last byte is written, as
+// kdeconnectd does), and prints {"t_start_us": …} when done. DEVICE_ID is the identity's own.
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import System from 'system';
-import {callAsync, connectTcp, createFile, decoder, encoder, errorMessage, moveFile, promisifyGio, readBytes, setFileAttributes,
-    setNoDelay, spliceFrom, writeAll} from '../src/net/gio.js';
-import {closeSocket, handshake, tlsClient} from '../src/net/tls.js';
+import {callAsync, closeOutput, connectTcp, createFile, decoder, encoder, errorMessage, moveFile, openFile, promisifyGio, readBytes,
+    setFileAttributes, setNoDelay, spliceFrom, writeAll, writeAllBytes} from '../src/net/gio.js';
+import {closeSocket, handshake, tlsClient, tlsServer} from '../src/net/tls.js';
 
 const PORT = 1716;
 const SMALL = 64 * 1024;
@@ -73,7 +77,7 @@ class Receiver {
     constructor(private readonly cert: Gio.TlsCertificate, private readonly deviceId: string,
         private readonly sender: Gio.InetAddress, private readonly folder: string, private readonly count: number) {}
 
-    async link(): Promise<Lines> {
+    async link(): Promise<{lines: Lines; tls: Gio.TlsConnection}> {
         const listener = new Gio.SocketListener();
         listener.add_inet_port(PORT, null);
         const udp = Gio.Socket.new(Gio.SocketFamily.IPV4, Gio.SocketType.DATAGRAM, Gio.SocketProtocol.UDP);
@@ -102,7 +106,7 @@ class Receiver {
         const peer = await lines.next();
         if (peer.type !== 'kdeconnect.identity')
             throw new Error(`expected the encrypted identity, got ${String(peer.type)}`);
-        return lines;
+        return {lines, tls};
     }
 
     async serve(lines: Lines): Promise<void> {
@@ -191,14 +195,80 @@ class Receiver {
     }
 }
 
+const PAYLOAD_PORT = 1739;
+
+/** Sends `paths` over the link as one batch: announce, accept, handshake, bytes, wait for the close; file after file. */
+async function send(link: Gio.TlsConnection, cert: Gio.TlsCertificate, paths: string[], confirm: boolean): Promise<void> {
+    const listener = new Gio.SocketListener();
+    listener.add_inet_port(PAYLOAD_PORT, null);
+    const files = await Promise.all(paths.map(async path => {
+        const file = Gio.File.new_for_path(path);
+        const info = await file.query_info_async('standard::size,time::modified', Gio.FileQueryInfoFlags.NONE,
+            GLib.PRIORITY_DEFAULT, null);
+        return {file, name: GLib.path_get_basename(path), size: info.get_size(),
+            mtime: (info.get_modification_date_time()?.to_unix() ?? 0) * 1000};
+    }));
+    const total = files.reduce((sum, f) => sum + f.size, 0);
+    for (const {file, name, size, mtime} of files) {
+        // a small file is read while the receiver connects and shakes hands
+        const content = size <= SMALL ? callAsync(cb => file.load_bytes_async(null, cb), res => file.load_bytes_finish(res)[0]) : null;
+        content?.catch(() => undefined);
+        const accepting = callAsync(cb => listener.accept_async(null, cb), res => listener.accept_finish(res)[0]);
+        await writeAll(link.output_stream, encoder.encode(`${JSON.stringify({id: Date.now(), type: 'kdeconnect.share.request',
+            body: {filename: name, lastModified: mtime, open: false, numberOfFiles: files.length, totalPayloadSize: total},
+            payloadSize: size, payloadTransferInfo: {port: PAYLOAD_PORT}})}\n`), null);
+        const tcp = await accepting;
+        setNoDelay(tcp);
+        const tls = tlsServer(tcp, cert, {expected: null});
+        try {
+            await handshake(tls, null);
+            if (content) {
+                await writeAllBytes(tls.output_stream, await content, null);
+            } else {
+                const input = await openFile(file, GLib.PRIORITY_DEFAULT, null);
+                const out = new Gio.BufferedOutputStream({base_stream: tls.output_stream, buffer_size: 1 << 20, close_base_stream: false});
+                await spliceFrom(out, input, SPLICE.CLOSE_SOURCE | SPLICE.CLOSE_TARGET, GLib.PRIORITY_DEFAULT, null);
+            }
+            // the end of the stream, then the receiver's close: the confirmation Ferry waits for
+            // (--unconfirmed: none, the next file at once, as kdeconnectd's sender does)
+            await closeOutput(tls.output_stream, GLib.PRIORITY_DEFAULT, null);
+            tcp.get_socket().shutdown(false, true);
+            while (confirm && (await readBytes(tls.input_stream, 4096, GLib.PRIORITY_DEFAULT, null).catch(() => null))?.get_size())
+                ;
+        } finally {
+            closeSocket(tls);
+        }
+    }
+    listener.close();
+}
+
 async function main(args: string[]): Promise<number> {
+    if (args[0] === 'send') {
+        const confirm = args[1] !== '--unconfirmed';
+        const [config, deviceId, peerIp, ...paths] = args.slice(confirm ? 1 : 2);
+        promisifyGio();
+        const cert = Gio.TlsCertificate.new_from_files(`${config}/certificate.pem`, `${config}/private.pem`);
+        const r = new Receiver(cert, deviceId, Gio.InetAddress.new_from_string(peerIp), '', 0);
+        const {lines, tls} = await r.link();
+        // the link is read (and what comes on it dropped) while the files go
+        const draining = (async () => {
+            for (;;)
+                await lines.next();
+        })();
+        draining.catch(() => undefined);
+        print('ready');
+        const tStart = GLib.get_monotonic_time();
+        await send(tls, cert, paths, confirm);
+        print(JSON.stringify({t_start_us: tStart, files: paths.length}));
+        return 0;
+    }
     const [config, deviceId, senderIp, folder, count] = args;
     promisifyGio();
     GLib.mkdir_with_parents(folder, 0o755);
     const cert = Gio.TlsCertificate.new_from_files(`${config}/certificate.pem`, `${config}/private.pem`);
     const r = new Receiver(cert, deviceId, Gio.InetAddress.new_from_string(senderIp), folder, Number(count));
     const finished = new Promise<void>(resolve => (r.finished = resolve));
-    const lines = await r.link();
+    const {lines} = await r.link();
     print('ready');
     r.serve(lines).catch((e: unknown) => {
         r.errors.push(`the link ended after ${r.done} files: ${errorMessage(e)}`);
