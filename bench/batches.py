@@ -105,14 +105,16 @@ def ideal_gio_to_kde(work, kde, ferry_id, paths, digests, size, label, confirm=T
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         wait_line(proc, 'ready', 60)
+        c0 = kde.cpu_s()
         t1 = wait_complete(kde.home + '/Downloads', {os.path.basename(p): size for p in paths})
+        rx_cpu = (kde.cpu_s() - c0) * 1000 / len(paths)
         r = result_of(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     return row((IDEAL_GIO_SENDER if confirm else IDEAL_GIO_UNCONFIRMED) + ' -> ' + label, len(paths), size, t1 - r['t_start_us'] / 1e6,
-               check_arrived(kde.home + '/Downloads', digests))
+               check_arrived(kde.home + '/Downloads', digests), cpu_per_file=(rx_cpu, r['cpu_ms_per_file']))
 
 
 def kde_share(kde, target_id, paths):
@@ -177,14 +179,17 @@ def kde_to_ideal(work, kde, ferry_id, paths, digests, size, label, gio=False):
         kde_copies(kde, paths)
         wait_line(proc, 'ready', 60)
         kde_peers.Kde.wait(lambda: kde.dev(Named(ferry_id), 'prop', 'isReachable'), 30)
-        t0 = time.monotonic()
+        t0, c0 = time.monotonic(), kde.cpu_s()
         kde_share(kde, ferry_id, paths)
     except BaseException:
         proc.kill()
         raise
     r = ideal_result(proc)
+    tx_cpu = (kde.cpu_s() - c0) * 1000 / len(paths)
+    # the GIO receiver's CPU per file (the Python one's threads are no measure of a platform)
+    cpu = {'cpu_per_file': (r['cpu_ms_per_file'], tx_cpu)} if gio else {}
     return row(label + ' -> ' + (IDEAL_GIO if gio else IDEAL), len(paths), size, r['t_end_us'] / 1e6 - t0,
-               check_arrived(work + '/recvIdeal', digests), breakdown=breakdown(r['trace']))
+               check_arrived(work + '/recvIdeal', digests), breakdown=breakdown(r['trace']), **cpu)
 
 
 def ferry_to_ideal(work, ids, paths, digests, size, at_once=1):

@@ -197,6 +197,14 @@ class Receiver {
 
 const PAYLOAD_PORT = 1739;
 
+/** CPU seconds of this process, every thread (bench/node.ts reads the same). */
+function cpuSeconds(): number {
+    const [, data] = GLib.file_get_contents('/proc/self/stat');
+    const stat = decoder.decode(data);
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Sends `paths` over the link as one batch: announce, accept, handshake, bytes, wait for the close; file after file. */
 async function send(link: Gio.TlsConnection, cert: Gio.TlsCertificate, paths: string[], confirm: boolean): Promise<void> {
     const listener = new Gio.SocketListener();
@@ -257,9 +265,9 @@ async function main(args: string[]): Promise<number> {
         })();
         draining.catch(() => undefined);
         print('ready');
-        const tStart = GLib.get_monotonic_time();
+        const tStart = GLib.get_monotonic_time(), cpu0 = cpuSeconds();
         await send(tls, cert, paths, confirm);
-        print(JSON.stringify({t_start_us: tStart, files: paths.length}));
+        print(JSON.stringify({t_start_us: tStart, files: paths.length, cpu_ms_per_file: (cpuSeconds() - cpu0) * 1000 / paths.length}));
         return 0;
     }
     const [config, deviceId, senderIp, folder, count] = args;
@@ -270,13 +278,15 @@ async function main(args: string[]): Promise<number> {
     const finished = new Promise<void>(resolve => (r.finished = resolve));
     const {lines} = await r.link();
     print('ready');
+    const cpu0 = cpuSeconds();
     r.serve(lines).catch((e: unknown) => {
         r.errors.push(`the link ended after ${r.done} files: ${errorMessage(e)}`);
         r.tEnd ??= GLib.get_monotonic_time();
         r.finished();
     });
     await finished;
-    print(JSON.stringify({delivered: r.done, errors: r.errors, t_end_us: r.tEnd, trace: r.trace, max_at_once: 0}));
+    print(JSON.stringify({delivered: r.done, errors: r.errors, t_end_us: r.tEnd, trace: r.trace, max_at_once: 0,
+        cpu_ms_per_file: (cpuSeconds() - cpu0) * 1000 / Math.max(1, r.done)}));
     return r.done >= Number(count) && r.errors.length === 0 ? 0 : 1;
 }
 
