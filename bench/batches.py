@@ -503,6 +503,18 @@ def ratio(a, b):
     return '%.2f' % (a / b) if a and b else 'n/a'
 
 
+def against_kde(rows, kind, key, what, ferry_key=None, ferry_does=''):
+    """One line for a reference row with kdeconnectd `kind`: its files/s against the kind -> kind row and, with
+    `ferry_key`, Ferry's row against it."""
+    ref = med(rows, key)
+    if not ref:
+        return
+    line = '- %s: %.1f files/s, %s x the %s -> %s row' % (what, ref, ratio(ref, med(rows, '%s -> %s' % (kind, kind))), kind, kind)
+    if ferry_key:
+        line += '; Ferry %s: %s x that' % (ferry_does, ratio(med(rows, ferry_key), ref))
+    print(line)
+
+
 def report(results, single):
     for label, _, _ in BATCHES:
         rows = results[label]
@@ -538,31 +550,16 @@ def report(results, single):
                 kind, ratio(med(rows, kind + ' -> Ferry'), med(rows, '%s -> %s' % (kind, kind))), kind))
             print('- Ferry sending to %s: %s x the %s -> %s row (same receiver)' % (
                 kind, ratio(med(rows, 'Ferry -> ' + kind), med(rows, '%s -> %s' % (kind, kind))), kind, kind))
-            platform = med(rows, '%s -> %s' % (IDEAL_GIO_SENDER, kind))
-            if platform:
-                # the most a sender on GJS, GIO and glib-networking, confirming each file as Ferry does, got into this
-                # receiver in this run: what Ferry's own code can still win is between Ferry's row and this one
-                print('- a sender on Ferry\'s platform into %s: the %s gets %.1f files/s, %s x the %s -> %s row; Ferry sending: '
-                      '%s x the %s' % (kind, IDEAL_GIO_SENDER, platform, ratio(platform, med(rows, '%s -> %s' % (kind, kind))),
-                                       kind, kind, ratio(med(rows, 'Ferry -> ' + kind), platform), IDEAL_GIO_SENDER))
-            unconfirmed = med(rows, '%s -> %s' % (IDEAL_GIO_UNCONFIRMED, kind))
-            if unconfirmed:
-                print('- the same sender not waiting for the receiver\'s close (as kdeconnectd\'s does): %.1f files/s, %s x the '
-                      '%s -> %s row' % (unconfirmed, ratio(unconfirmed, med(rows, '%s -> %s' % (kind, kind))), kind, kind))
-            ideal = med(rows, '%s -> %s' % (kind, IDEAL))
-            if ideal:
-                print('- %s sending, its own pace: the %s takes %.1f files/s, %s x the %s -> %s row (an estimate of what '
-                      'this sender allows any receiver, not a bound); Ferry receiving: %s x the %s' % (
-                          kind, IDEAL, ideal, ratio(ideal, med(rows, '%s -> %s' % (kind, kind))), kind, kind,
-                          ratio(med(rows, kind + ' -> Ferry'), ideal), IDEAL))
-            platform = med(rows, '%s -> %s' % (kind, IDEAL_GIO))
-            if platform:
-                # the most a receiver on GJS, GIO and glib-networking took from this sender in this run: the part of
-                # the target that Ferry's own code can still win is between Ferry's row and this one
-                print('- %s sending to a receiver on Ferry\'s platform: the %s takes %.1f files/s, %s x the %s -> %s row; '
-                      'Ferry receiving: %s x the %s' % (
-                          kind, IDEAL_GIO, platform, ratio(platform, med(rows, '%s -> %s' % (kind, kind))), kind, kind,
-                          ratio(med(rows, kind + ' -> Ferry'), platform), IDEAL_GIO))
+            # what a peer doing nothing but the protocol got with this kdeconnectd in this run: on Ferry's platform
+            # (GJS, GIO, glib-networking), what Ferry's own code can still win is between Ferry's row and that one
+            against_kde(rows, kind, '%s -> %s' % (IDEAL_GIO_SENDER, kind), 'a sender on Ferry\'s platform into %s, the %s' % (
+                kind, IDEAL_GIO_SENDER), 'Ferry -> ' + kind, 'sending')
+            against_kde(rows, kind, '%s -> %s' % (IDEAL_GIO_UNCONFIRMED, kind),
+                        'the same sender not waiting for the receiver\'s close (as kdeconnectd\'s does)')
+            against_kde(rows, kind, '%s -> %s' % (kind, IDEAL), '%s sending, its own pace, to the %s (an estimate of what this '
+                        'sender allows any receiver, not a bound)' % (kind, IDEAL), kind + ' -> Ferry', 'receiving')
+            against_kde(rows, kind, '%s -> %s' % (kind, IDEAL_GIO), '%s sending to a receiver on Ferry\'s platform, the %s' % (
+                kind, IDEAL_GIO), kind + ' -> Ferry', 'receiving')
         print('- Ferry -> Ferry: %s x the OpenSSL pair with as many files under way (2); Ferry -> %s: %s x the OpenSSL pair '
               'one at a time' % (ratio(med(rows, 'Ferry -> Ferry'), med(rows, 'OpenSSL pair, 2 at once')), IDEAL,
                                  ratio(med(rows, 'Ferry -> ' + IDEAL), med(rows, 'OpenSSL pair, 1 at once'))))
