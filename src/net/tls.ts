@@ -98,12 +98,12 @@ export async function closeStream(stream: Gio.IOStream, priority = GLib.PRIORITY
 }
 
 /**
- * Closes the socket under `stream` now, without a TLS close_notify: where the notify would tell
- * the peer nothing (a receiver that has every byte it was owed; a sender that ended its stream
- * already) and only cost a worker thread's round trip a file. Every peer takes the end of a
- * payload connection, clean or not, as its end. GSocket remembers that it is closed: the TLS
- * connection's own close, when it is collected, then fails at once without touching the
- * descriptor.
+ * Closes the socket under `stream` now, without a TLS close_notify: only where the notify would
+ * tell the peer nothing, as for a sender whose receiver confirmed the end of its stream already
+ * (sendPayload), and saves a worker thread's round trip. Not for a receiver: its close_notify is
+ * what a Ferry sender reads as the confirmation (confirmDelivery). GSocket remembers that it is
+ * closed: the TLS connection's own close, when it is collected, then fails at once without
+ * touching the descriptor.
  */
 export function closeSocket(stream: Gio.IOStream): void {
     const base = stream instanceof Gio.TlsConnection ? stream.base_io_stream : stream;
