@@ -13,54 +13,70 @@
 import Gio from 'gi://Gio';
 import GLib from 'gi://GLib';
 import System from 'system';
-import {callAsync, closeOutput, connectTcp, createFile, decoder, encoder, errorMessage, moveFile, openFile, promisifyGio, readBytes,
+import {callAsync, closeOutput, connectTcp, createFile, errorMessage, moveFile, openFile, promisifyGio, readBytes,
     setFileAttributes, setNoDelay, spliceFrom, writeAll, writeAllBytes} from '../src/net/gio.js';
 import {closeSocket, handshake, tlsClient, tlsServer} from '../src/net/tls.js';
+import {PacketReader} from '../src/net/packetReader.js';
+import {Packet, encodePacket} from '../src/protocol/packet.js';
+import {makeIdentityPacket} from '../src/protocol/identity.js';
+import {MAX_IDENTITY_BYTES, MAX_PACKET_BYTES, PAYLOAD_PORT_MIN, UDP_PORT} from '../src/protocol/limits.js';
+import {fileShareRequest} from '../src/protocol/share.js';
+import {cpuSeconds} from './proc.js';
 
-const PORT = 1716;
 const SMALL = 64 * 1024;
 const SPLICE = Gio.OutputStreamSpliceFlags;
 
-function packet(type: string, body: object): Uint8Array {
-    return encoder.encode(`${JSON.stringify({id: Date.now(), type, body})}\n`);
-}
-
 function identity(deviceId: string, tcpPort?: number): Uint8Array {
-    return packet('kdeconnect.identity', {deviceId, deviceName: 'Bench', deviceType: 'desktop', protocolVersion: 8,
-        incomingCapabilities: ['kdeconnect.share.request'], outgoingCapabilities: ['kdeconnect.share.request'],
-        ...(tcpPort ? {tcpPort} : {})});
+    return encodePacket(makeIdentityPacket({deviceId, deviceName: 'Bench', deviceType: 'desktop', protocolVersion: 8,
+        incomingCapabilities: ['kdeconnect.share.request'], outgoingCapabilities: ['kdeconnect.share.request']},
+    tcpPort ? {tcpPort} : {}));
 }
 
-/** Packets, one per line, read from `input` as they come. */
-class Lines {
-    private buffer = '';
-    constructor(private readonly input: Gio.InputStream) {}
-
-    async next(): Promise<Record<string, unknown>> {
-        for (;;) {
-            const at = this.buffer.indexOf('\n');
-            if (at >= 0) {
-                const line = this.buffer.slice(0, at);
-                this.buffer = this.buffer.slice(at + 1);
-                return JSON.parse(line) as Record<string, unknown>;
-            }
-            const bytes = await readBytes(this.input, 65536, GLib.PRIORITY_DEFAULT, null);
-            if (bytes.get_size() === 0)
-                throw new Error('the sender closed the link');
-            this.buffer += decoder.decode(bytes.toArray());
-        }
-    }
+/** The next packet from `reader`; the end of the stream or a malformed line ends the run. */
+async function nextPacket(reader: PacketReader): Promise<Packet> {
+    const p = await reader.read(null);
+    if (p === null)
+        throw new Error('the peer closed the connection');
+    if (p instanceof Error)
+        throw p;
+    return p;
 }
 
-/** Reads the plaintext identity byte by byte: nothing of the TLS handshake after it may be taken. */
-async function plaintextLine(input: Gio.InputStream): Promise<void> {
-    for (;;) {
-        const b = await readBytes(input, 1, GLib.PRIORITY_DEFAULT, null);
-        if (b.get_size() === 0)
-            throw new Error('the sender closed before its identity');
-        if (b.toArray()[0] === 10)
-            return;
+/**
+ * Links with the kdeconnectd at `peer`: a unicast UDP identity until it connects, its plaintext
+ * identity, then TLS as the client (KDE Connect's inverted roles: the side that accepted TCP).
+ */
+async function linkWith(cert: Gio.TlsCertificate, deviceId: string, peer: Gio.InetAddress):
+    Promise<{reader: PacketReader; tls: Gio.TlsConnection}> {
+    const listener = new Gio.SocketListener();
+    listener.add_inet_port(UDP_PORT, null);
+    const udp = Gio.Socket.new(Gio.SocketFamily.IPV4, Gio.SocketType.DATAGRAM, Gio.SocketProtocol.UDP);
+    const target = new Gio.InetSocketAddress({address: peer, port: UDP_PORT});
+    const accepting = callAsync(cb => listener.accept_async(null, cb), res => listener.accept_finish(res)[0]);
+    const deadline = GLib.get_monotonic_time() + 30e6;
+    let tcp: Gio.SocketConnection | null = null;
+    while (!tcp) {
+        udp.send_to(target, identity(deviceId, UDP_PORT), null);
+        tcp = await Promise.race([accepting, new Promise<null>(resolve => GLib.timeout_add(GLib.PRIORITY_DEFAULT, 1000, () => {
+            resolve(null);
+            return GLib.SOURCE_REMOVE;
+        }))]);
+        if (!tcp && GLib.get_monotonic_time() > deadline)
+            throw new Error('the peer never connected');
     }
+    listener.close();
+    udp.close();
+    setNoDelay(tcp);
+    // nothing follows the plaintext identity before our ClientHello: no bytes are left behind
+    await nextPacket(new PacketReader(tcp.input_stream, MAX_IDENTITY_BYTES));
+    const tls = tlsClient(tcp, cert, {expected: null});
+    await handshake(tls, null);
+    await writeAll(tls.output_stream, identity(deviceId), null);
+    const reader = new PacketReader(tls.input_stream, MAX_PACKET_BYTES);
+    const first = await nextPacket(reader);
+    if (first.type !== 'kdeconnect.identity')
+        throw new Error(`expected the encrypted identity, got ${first.type}`);
+    return {reader, tls};
 }
 
 interface Trace {
@@ -74,53 +90,20 @@ class Receiver {
     tEnd: number | null = null;
     finished: () => void = () => undefined;
 
-    constructor(private readonly cert: Gio.TlsCertificate, private readonly deviceId: string,
-        private readonly sender: Gio.InetAddress, private readonly folder: string, private readonly count: number) {}
+    constructor(private readonly cert: Gio.TlsCertificate, private readonly sender: Gio.InetAddress,
+        private readonly folder: string, private readonly count: number) {}
 
-    async link(): Promise<{lines: Lines; tls: Gio.TlsConnection}> {
-        const listener = new Gio.SocketListener();
-        listener.add_inet_port(PORT, null);
-        const udp = Gio.Socket.new(Gio.SocketFamily.IPV4, Gio.SocketType.DATAGRAM, Gio.SocketProtocol.UDP);
-        const target = new Gio.InetSocketAddress({address: this.sender, port: PORT});
-        const accepting = callAsync(cb => listener.accept_async(null, cb), res => listener.accept_finish(res)[0]);
-        const deadline = GLib.get_monotonic_time() + 30e6;
-        let tcp: Gio.SocketConnection | null = null;
-        while (!tcp) {
-            udp.send_to(target, identity(this.deviceId, PORT), null);
-            tcp = await Promise.race([accepting, new Promise<null>(resolve => GLib.timeout_add(GLib.PRIORITY_DEFAULT, 1000, () => {
-                resolve(null);
-                return GLib.SOURCE_REMOVE;
-            }))]);
-            if (!tcp && GLib.get_monotonic_time() > deadline)
-                throw new Error('the sender never connected');
-        }
-        listener.close();
-        udp.close();
-        setNoDelay(tcp);
-        await plaintextLine(tcp.input_stream);
-        // KDE Connect's inverted roles: the side that accepted TCP is the TLS client
-        const tls = tlsClient(tcp, this.cert, {expected: null});
-        await handshake(tls, null);
-        await writeAll(tls.output_stream, identity(this.deviceId), null);
-        const lines = new Lines(tls.input_stream);
-        const peer = await lines.next();
-        if (peer.type !== 'kdeconnect.identity')
-            throw new Error(`expected the encrypted identity, got ${String(peer.type)}`);
-        return {lines, tls};
-    }
-
-    async serve(lines: Lines): Promise<void> {
+    async serve(reader: PacketReader): Promise<void> {
         while (this.tEnd === null) {
-            const p = await lines.next();
-            const body = (p.body ?? {}) as Record<string, unknown>;
+            const p = await nextPacket(reader);
+            const body = p.body;
             if (p.type !== 'kdeconnect.share.request' || typeof body.filename !== 'string')
                 continue;
             const t: Trace = {'rx.announced': GLib.get_monotonic_time()};
             const name = GLib.path_get_basename(body.filename);
-            const info = (p.payloadTransferInfo ?? {}) as Record<string, unknown>;
             const mtime = typeof body.lastModified === 'number' ? body.lastModified : null;
-            const fetch = typeof info.port === 'number'
-                ? this.fetch(name, Number(p.payloadSize ?? 0), info.port, mtime, t)
+            const fetch = p.payloadTransferInfo
+                ? this.fetch(name, p.payloadSize ?? 0, p.payloadTransferInfo.port, mtime, t)
                 : this.place(Gio.File.new_for_path(`${this.folder}/${name}.partial`), name, mtime, 'empty');
             fetch.then(() => {
                 this.trace.push(...Object.entries(t).map(([ev, us]) => [ev, name, us] as [string, string, number]));
@@ -195,20 +178,10 @@ class Receiver {
     }
 }
 
-const PAYLOAD_PORT = 1739;
-
-/** CPU seconds of this process, every thread (bench/node.ts reads the same). */
-function cpuSeconds(): number {
-    const [, data] = GLib.file_get_contents('/proc/self/stat');
-    const stat = decoder.decode(data);
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 /** Sends `paths` over the link as one batch: announce, accept, handshake, bytes, wait for the close; file after file. */
 async function send(link: Gio.TlsConnection, cert: Gio.TlsCertificate, paths: string[], confirm: boolean): Promise<void> {
     const listener = new Gio.SocketListener();
-    listener.add_inet_port(PAYLOAD_PORT, null);
+    listener.add_inet_port(PAYLOAD_PORT_MIN, null);
     const files = await Promise.all(paths.map(async path => {
         const file = Gio.File.new_for_path(path);
         const info = await file.query_info_async('standard::size,time::modified', Gio.FileQueryInfoFlags.NONE,
@@ -222,9 +195,8 @@ async function send(link: Gio.TlsConnection, cert: Gio.TlsCertificate, paths: st
         const content = size <= SMALL ? callAsync(cb => file.load_bytes_async(null, cb), res => file.load_bytes_finish(res)[0]) : null;
         content?.catch(() => undefined);
         const accepting = callAsync(cb => listener.accept_async(null, cb), res => listener.accept_finish(res)[0]);
-        await writeAll(link.output_stream, encoder.encode(`${JSON.stringify({id: Date.now(), type: 'kdeconnect.share.request',
-            body: {filename: name, lastModified: mtime, open: false, numberOfFiles: files.length, totalPayloadSize: total},
-            payloadSize: size, payloadTransferInfo: {port: PAYLOAD_PORT}})}\n`), null);
+        await writeAll(link.output_stream, encodePacket(fileShareRequest({filename: name, size, port: PAYLOAD_PORT_MIN,
+            lastModified: mtime, numberOfFiles: files.length, totalPayloadSize: total})), null);
         const tcp = await accepting;
         setNoDelay(tcp);
         const tls = tlsServer(tcp, cert, {expected: null});
@@ -256,37 +228,38 @@ async function main(args: string[]): Promise<number> {
         const [config, deviceId, peerIp, ...paths] = args.slice(confirm ? 1 : 2);
         promisifyGio();
         const cert = Gio.TlsCertificate.new_from_files(`${config}/certificate.pem`, `${config}/private.pem`);
-        const r = new Receiver(cert, deviceId, Gio.InetAddress.new_from_string(peerIp), '', 0);
-        const {lines, tls} = await r.link();
+        const {reader, tls} = await linkWith(cert, deviceId, Gio.InetAddress.new_from_string(peerIp));
         // the link is read (and what comes on it dropped) while the files go
         const draining = (async () => {
             for (;;)
-                await lines.next();
+                await nextPacket(reader);
         })();
         draining.catch(() => undefined);
         print('ready');
-        const tStart = GLib.get_monotonic_time(), cpu0 = cpuSeconds();
+        const tStart = GLib.get_monotonic_time(), cpu0 = cpuSeconds('/proc/self/stat');
         await send(tls, cert, paths, confirm);
-        print(JSON.stringify({t_start_us: tStart, files: paths.length, cpu_ms_per_file: (cpuSeconds() - cpu0) * 1000 / paths.length}));
+        print(JSON.stringify({t_start_us: tStart, files: paths.length,
+            cpu_ms_per_file: (cpuSeconds('/proc/self/stat') - cpu0) * 1000 / paths.length}));
         return 0;
     }
     const [config, deviceId, senderIp, folder, count] = args;
     promisifyGio();
     GLib.mkdir_with_parents(folder, 0o755);
     const cert = Gio.TlsCertificate.new_from_files(`${config}/certificate.pem`, `${config}/private.pem`);
-    const r = new Receiver(cert, deviceId, Gio.InetAddress.new_from_string(senderIp), folder, Number(count));
+    const sender = Gio.InetAddress.new_from_string(senderIp);
+    const r = new Receiver(cert, sender, folder, Number(count));
     const finished = new Promise<void>(resolve => (r.finished = resolve));
-    const {lines} = await r.link();
+    const {reader} = await linkWith(cert, deviceId, sender);
     print('ready');
-    const cpu0 = cpuSeconds();
-    r.serve(lines).catch((e: unknown) => {
+    const cpu0 = cpuSeconds('/proc/self/stat');
+    r.serve(reader).catch((e: unknown) => {
         r.errors.push(`the link ended after ${r.done} files: ${errorMessage(e)}`);
         r.tEnd ??= GLib.get_monotonic_time();
         r.finished();
     });
     await finished;
     print(JSON.stringify({delivered: r.done, errors: r.errors, t_end_us: r.tEnd, trace: r.trace, max_at_once: 0,
-        cpu_ms_per_file: (cpuSeconds() - cpu0) * 1000 / Math.max(1, r.done)}));
+        cpu_ms_per_file: (cpuSeconds('/proc/self/stat') - cpu0) * 1000 / Math.max(1, r.done)}));
     return r.done >= Number(count) && r.errors.length === 0 ? 0 : 1;
 }
 

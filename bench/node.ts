@@ -20,17 +20,7 @@ import {ShareService, TransferInfo} from '../src/core/share.js';
 import {MainLoopTicker} from '../src/lib/ticker.js';
 import {setTraceSink} from '../src/lib/trace.js';
 import {delay, errorMessage} from '../src/net/gio.js';
-
-function readProc(path: string): string {
-    const [, data] = GLib.file_get_contents(path);
-    return new TextDecoder().decode(data);
-}
-
-function cpuSeconds(path: string): number {
-    const s = readProc(path);
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-}
+import {cpuSeconds, readProc} from './proc.js';
 
 /** The main context's live (not destroyed) sources by name: ids are handed out in order, so every id up to a new one is tried. */
 function sourceCensus(): string {
