@@ -112,8 +112,16 @@ class Receiver:
             self.opened(1)
         except OSError as e:
             return self.failed(name, e)
+        # the connection counts as open until this receiver closes it, not until its thread gets
+        # round to the count: the sender's next file may be fetched in between
+        released = []
+
+        def release():
+            if not released:
+                released.append(True)
+                self.opened(-1)
         try:
-            self.fetch_on(raw, name, body, size, t)
+            self.fetch_on(raw, name, body, size, t, release)
         except (OSError, EOFError) as e:
             # nothing of a file that did not arrive is left
             try:
@@ -122,7 +130,7 @@ class Receiver:
                 pass
             return self.failed(name, e)
         finally:
-            self.opened(-1)
+            release()
         with self.lock:
             self.trace.extend((ev, name, us) for ev, us in t.items())
             self.done += 1
@@ -139,7 +147,7 @@ class Receiver:
             self.t_end = now_us()
             self.finished.set()
 
-    def fetch_on(self, raw, name, body, size, t):
+    def fetch_on(self, raw, name, body, size, t, release):
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         t['rx.connected'] = now_us()
         tls = self.ctx.wrap_socket(raw, server_side=False)
@@ -172,6 +180,7 @@ class Receiver:
             tls.unwrap()
         except (OSError, ValueError):
             pass
+        release()
         tls.close()
         t['rx.closed'] = now_us()
 

@@ -37,6 +37,8 @@ fi
 
 passed=0; failed=0; status=0
 log=$(mktemp)
+# what failed, said again at the end of the output, where a reader of a long CI log looks first
+recap=$(mktemp)
 # the integration suite once more with every engine on Debian unstable's gjs 1.90 and GLib 2.90
 runs=(unit integration integration@sid interop matrix shell faults)
 for run in "${runs[@]}"; do
@@ -49,8 +51,11 @@ for run in "${runs[@]}"; do
     fi
     rc=${PIPESTATUS[0]}
     line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+    grep -E '^not ok' "$log" | sed "s/^/[$run] /" >> "$recap"
     if [ -z "$line" ]; then
-        echo "$suite tests ended without a summary (exit $rc)"
+        why="exit $rc"; [ "$rc" -gt 128 ] && why="$why: signal $(kill -l $((rc - 128)) 2>/dev/null)"
+        echo "$run tests ended without a summary ($why)" | tee -a "$recap"
+        tail -n 40 "$log" | sed "s/^/[$run] | /" >> "$recap"
         failed=$((failed + 1)); status=1; continue
     fi
     passed=$((passed + $(echo "$line" | cut -d' ' -f1)))
@@ -58,5 +63,10 @@ for run in "${runs[@]}"; do
     [ "$rc" -eq 0 ] || status=1
 done
 rm -f "$log"
+if [ -s "$recap" ]; then
+    echo "== what failed"
+    cat "$recap"
+fi
+rm -f "$recap"
 echo "$passed passed, $failed failed"
 exit $status

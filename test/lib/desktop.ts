@@ -74,8 +74,13 @@ export class Desktop {
     async call(dest: string, path: string, method: string, ...args: string[]): Promise<string> {
         const r = await this.gdbus('call', '--session', '--dest', dest, '--object-path', path, '--method', method, ...args);
         if (r.status !== 0)
-            throw new Error(`${method} failed: ${r.stderr.trim()}`);
+            throw new Error(`${method} failed: ${r.stderr.trim()}${this.gone()}`);
         return r.stdout;
+    }
+
+    /** When the session has ended (a call could not reach its bus), the end of its log, to say why. */
+    private gone(): string {
+        return this.proc && !this.proc.running ? `\n(the session ended; the end of its log:)\n${this.log.slice(-4000)}` : '';
     }
 
     /** Runs JavaScript in the shell (org.gnome.Shell.Eval, open in unsafe mode); returns its JSON value. */
@@ -95,9 +100,11 @@ export class Desktop {
     async extensionInfo(uuid: string): Promise<ExtensionState> {
         const r = await this.gdbus('call', '--session', '--dest', 'org.gnome.Shell', '--object-path', '/org/gnome/Shell',
             '--method', 'org.gnome.Shell.Extensions.GetExtensionInfo', uuid);
+        // GVariant text quotes a string with an apostrophe in it with double quotes
+        const error = /'error': <(?:'([^']*)'|"((?:[^"\\]|\\.)*)")>/.exec(r.stdout);
         return {
             state: Number(/'state': <([0-9.]+)>/.exec(r.stdout)?.[1] ?? -1),
-            error: /'error': <'([^']*)'>/.exec(r.stdout)?.[1] ?? '',
+            error: error ? error[1] ?? error[2] : r.status === 0 ? '' : `GetExtensionInfo failed: ${r.stderr.trim()}${this.gone()}`,
         };
     }
 
@@ -165,6 +172,9 @@ export class Desktop {
 
     async stop(): Promise<void> {
         await this.proc?.stop();
+        // the whole session's log beside the screenshots, for a failure's reader
+        if (this.proc)
+            GLib.file_set_contents(`${this.out}/gnome-shell.log`, new TextEncoder().encode(`${this.log}\n`));
         this.proc = null;
         await run(['rm', '-rf', this.home]);
     }
