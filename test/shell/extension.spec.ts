@@ -242,9 +242,14 @@ describe(`the extension in GNOME Shell ${shell.version}`, () => {
         })()`);
         await waitFor('the file dialog again', 20000, async () =>
             (await desktop.eval(windowTitles) as string[]).includes('Send files to Pixel 7') || undefined);
-        await sleep(1000);
-        // it has the keyboard focus (the shell hands the chooser an activation token)
-        expect(await desktop.eval('global.display.focus_window?.get_title() ?? ""')).toBe('Send files to Pixel 7');
+        // it gets the keyboard focus (the shell hands the chooser an activation token): waited for,
+        // as a loaded machine maps and focuses the window a while after it is listed
+        const focused = () => desktop.eval('global.display.focus_window?.get_title() ?? ""') as Promise<string>;
+        await waitFor('the file dialog to have the keyboard focus', 10000, async () =>
+            await focused() === 'Send files to Pixel 7' || undefined).catch(async e => {
+            throw new Error(`${e}: the focus is on "${await focused()}"`);
+        });
+        await sleep(300);
         await desktop.type('{Control_L+l}');
         await sleep(300);
         await desktop.type('/home/tester/raport.pdf');
