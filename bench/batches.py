@@ -13,6 +13,7 @@ IDEAL = 'protocol-only receiver'
 IDEAL_TWO = IDEAL + ' (2 at once)'
 # the same on Ferry's platform: GJS, GIO and glib-networking (bench/ideal_gio.ts)
 IDEAL_GIO = 'GIO protocol-only receiver'
+IDEAL_GIO_TWO = IDEAL_GIO + ' (2 at once)'
 IDEAL_GIO_JS = os.path.join(ROOT, 'build/bench/ideal_gio.js')
 IDEAL_GIO_SENDER = 'GIO protocol-only sender'
 IDEAL_GIO_UNCONFIRMED = IDEAL_GIO_SENDER + ', unconfirmed'
@@ -192,10 +193,13 @@ def kde_to_ideal(work, kde, ferry_id, paths, digests, size, label, gio=False):
                check_arrived(work + '/recvIdeal', digests), breakdown=breakdown(r['trace']), **cpu)
 
 
-def ferry_to_ideal(work, ids, paths, digests, size, at_once=1):
+def ferry_to_ideal(work, ids, paths, digests, size, at_once=1, gio=False):
     """Ferry's sender's own pace: B's engine sends the batch to the protocol-only receiver, timed like ferry_to_ferry;
-    with at_once 2 the receiver says it fetches two files at once, as a Ferry does, and the sender overlaps them."""
-    proc = ideal_receiver(work, ids['A'], len(paths), *(['--fetches', str(at_once)] if at_once > 1 else []))
+    with at_once 2 the receiver says it fetches two files at once, as a Ferry does, and the sender overlaps them. With
+    `gio`, to the one on Ferry's platform (bench/ideal_gio.ts, told it is a Ferry's sender): what Ferry's receiver
+    would do if it were nothing but the protocol on GJS and GIO."""
+    flags = ['--fetches', str(at_once)] if at_once > 1 or gio else []
+    proc = ideal_receiver(work, ids['A'], len(paths), *flags, gio=gio)
     try:
         # the sender's engine links only once started, and it says `ready` only once linked
         tx = ferry_node('send', work, ids['A'], work + '/unused', paths, NS_B, 'B')
@@ -206,9 +210,11 @@ def ferry_to_ideal(work, ids, paths, digests, size, at_once=1):
         proc.kill()
         raise
     r = ideal_result(proc)
-    return row('Ferry -> ' + (IDEAL_TWO if at_once > 1 else IDEAL), len(paths), size, (r['t_end_us'] - r_tx['t_start_us']) / 1e6,
-               check_arrived(work + '/recvIdeal', digests), sender_gap_ms=r_tx['gap_transfer_ms'],
-               breakdown=breakdown(r['trace'], r_tx['trace']))
+    receiver = IDEAL_GIO if gio else IDEAL
+    cpu = {'cpu_per_file': (r['cpu_ms_per_file'], r_tx['cpu_ms_per_file'])} if gio else {}
+    return row('Ferry -> ' + receiver + (' (2 at once)' if at_once > 1 else ''), len(paths), size,
+               (r['t_end_us'] - r_tx['t_start_us']) / 1e6, check_arrived(work + '/recvIdeal', digests),
+               sender_gap_ms=r_tx['gap_transfer_ms'], breakdown=breakdown(r['trace'], r_tx['trace']), **cpu)
 
 
 def openssl_batch(work, paths, digests, size, depth, tls=True, port=1771):
@@ -441,6 +447,8 @@ def run_all(work, ids, kinds, runs, single):
         measure(results[label], 'Ferry -> Ferry', runs, lambda: ferry_to_ferry(work, ids, paths, digests, size), tap)
         measure(results[label], 'Ferry -> ' + IDEAL, runs, lambda: ferry_to_ideal(work, ids, paths, digests, size), tap)
         measure(results[label], 'Ferry -> ' + IDEAL_TWO, runs, lambda: ferry_to_ideal(work, ids, paths, digests, size, 2), tap)
+        measure(results[label], 'Ferry -> ' + IDEAL_GIO_TWO, runs,
+                lambda: ferry_to_ideal(work, ids, paths, digests, size, 2, gio=True), tap)
         for depth in (1, 2, 4):
             measure(results[label], 'OpenSSL pair, %d at once' % depth, runs,
                     lambda: openssl_batch(work, paths, digests, size, depth))
@@ -544,6 +552,13 @@ def report(results, single):
         if ideal:
             print('- Ferry sending, its own pace: the %s takes %.1f files/s; Ferry receiving: %s x, kde 26.08 receiving: %s x that' % (
                 IDEAL, ideal, ratio(med(rows, 'Ferry -> Ferry'), ideal), ratio(med(rows, 'Ferry -> kde 26.08'), ideal)))
+        platform = med(rows, 'Ferry -> ' + IDEAL_GIO_TWO)
+        if platform:
+            # the receive target with Ferry as the sender, against a receiver that does nothing but the protocol on
+            # Ferry's platform, two files at once as Ferry's receiver: the part of it that Ferry's own receiver can win
+            print('- Ferry sending to the %s: %.1f files/s, %s x Ferry -> kde 26.08; Ferry receiving: %s x that' % (
+                IDEAL_GIO_TWO, platform, ratio(platform, med(rows, 'Ferry -> kde 26.08')),
+                ratio(med(rows, 'Ferry -> Ferry'), platform)))
         for kind in ('kde 26.08', 'kde 25.04'):
             print('- Ferry receiving, sender Ferry: %s x %s; sender %s: %s x %s' % (
                 ratio(med(rows, 'Ferry -> Ferry'), med(rows, 'Ferry -> ' + kind)), kind,

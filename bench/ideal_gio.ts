@@ -3,9 +3,12 @@
 // extension must, so that `npm run bench` can tell the platform's per-file cost from Ferry's own.
 // No checks beyond the payload's size, no stall watch, no transfer bookkeeping, no D-Bus, no
 // notifications; the fewest GIO calls that do the job. kdeconnectd is the only peer it is run with.
-//   gjs -m build/bench/ideal_gio.js CONFIG_DIR DEVICE_ID PEER_IP RECEIVE_DIR COUNT
+//   gjs -m build/bench/ideal_gio.js CONFIG_DIR DEVICE_ID PEER_IP RECEIVE_DIR COUNT [--fetches N]
 // receives as bench/ideal_peer.py does (same arguments, same JSON line): each file's bytes to a
-// partial name, renamed and dated.
+// partial name, renamed and dated. --fetches N: the sender is a Ferry, which is told with its own
+// packet that N files are fetched at once (as Ferry's receiver tells it) and waits for each
+// payload's TLS close as its confirmation: each ends with one, as Ferry's receiver ends it
+// (kdeconnectd hangs up after its last byte and is owed none).
 //   gjs -m build/bench/ideal_gio.js send [--unconfirmed] CONFIG_DIR DEVICE_ID PEER_IP FILE...
 // sends the files as one batch, one at a time, each announced once the last is confirmed by the
 // receiver's close (what Ferry's "sent" rests on; --unconfirmed: once its last byte is written, as
@@ -15,12 +18,12 @@ import GLib from 'gi://GLib';
 import System from 'system';
 import {callAsync, closeOutput, connectTcp, createFile, errorMessage, moveFile, openFile, promisifyGio, readBytes,
     setFileAttributes, setNoDelay, spliceFrom, writeAll, writeAllBytes} from '../src/net/gio.js';
-import {closeSocket, handshake, tlsClient, tlsServer} from '../src/net/tls.js';
+import {closeSocket, closeStream, handshake, tlsClient, tlsServer} from '../src/net/tls.js';
 import {PacketReader} from '../src/net/packetReader.js';
 import {Packet, encodePacket} from '../src/protocol/packet.js';
 import {makeIdentityPacket} from '../src/protocol/identity.js';
 import {MAX_IDENTITY_BYTES, MAX_PACKET_BYTES, PAYLOAD_PORT_MIN, UDP_PORT} from '../src/protocol/limits.js';
-import {fileShareRequest} from '../src/protocol/share.js';
+import {fetchesPacket, fileShareRequest} from '../src/protocol/share.js';
 import {cpuSeconds} from './proc.js';
 
 const SMALL = 64 * 1024;
@@ -91,14 +94,19 @@ class Receiver {
     finished: () => void = () => undefined;
 
     constructor(private readonly cert: Gio.TlsCertificate, private readonly sender: Gio.InetAddress,
-        private readonly folder: string, private readonly count: number) {}
+        private readonly folder: string, private readonly count: number, private readonly fetches: number | null) {}
 
-    async serve(reader: PacketReader): Promise<void> {
+    async serve(reader: PacketReader, link: Gio.TlsConnection): Promise<void> {
+        let told = false;
         while (this.tEnd === null) {
             const p = await nextPacket(reader);
             const body = p.body;
             if (p.type !== 'kdeconnect.share.request' || typeof body.filename !== 'string')
                 continue;
+            if (this.fetches !== null && !told) {
+                told = true;
+                await writeAll(link.output_stream, encodePacket(fetchesPacket(this.fetches)), null);
+            }
             const t: Trace = {'rx.announced': GLib.get_monotonic_time()};
             const name = GLib.path_get_basename(body.filename);
             const mtime = typeof body.lastModified === 'number' ? body.lastModified : null;
@@ -155,8 +163,11 @@ class Receiver {
             }
             t['rx.lastByte'] = GLib.get_monotonic_time();
         } finally {
-            // kdeconnectd, the sender here, hangs up after its last byte: no TLS close is owed
-            closeSocket(tls);
+            // kdeconnectd hangs up after its last byte: no TLS close is owed; a Ferry waits for one
+            if (this.fetches === null)
+                closeSocket(tls);
+            else
+                await closeStream(tls);
             t['rx.closed'] = GLib.get_monotonic_time();
         }
         await this.place(partial, name, mtime, null);
@@ -242,17 +253,17 @@ async function main(args: string[]): Promise<number> {
             cpu_ms_per_file: (cpuSeconds('/proc/self/stat') - cpu0) * 1000 / paths.length}));
         return 0;
     }
-    const [config, deviceId, senderIp, folder, count] = args;
+    const [config, deviceId, senderIp, folder, count, flag, fetches] = args;
     promisifyGio();
     GLib.mkdir_with_parents(folder, 0o755);
     const cert = Gio.TlsCertificate.new_from_files(`${config}/certificate.pem`, `${config}/private.pem`);
     const sender = Gio.InetAddress.new_from_string(senderIp);
-    const r = new Receiver(cert, sender, folder, Number(count));
+    const r = new Receiver(cert, sender, folder, Number(count), flag === '--fetches' ? Number(fetches) : null);
     const finished = new Promise<void>(resolve => (r.finished = resolve));
-    const {reader} = await linkWith(cert, deviceId, sender);
+    const {reader, tls} = await linkWith(cert, deviceId, sender);
     print('ready');
     const cpu0 = cpuSeconds('/proc/self/stat');
-    r.serve(reader).catch((e: unknown) => {
+    r.serve(reader, tls).catch((e: unknown) => {
         r.errors.push(`the link ended after ${r.done} files: ${errorMessage(e)}`);
         r.tEnd ??= GLib.get_monotonic_time();
         r.finished();
