@@ -224,13 +224,21 @@ async function main(): Promise<number> {
             }
             line = JSON.stringify(packet);
         }
-        if (line !== undefined)
-            await writeAll(link!.connection.output_stream, new TextEncoder().encode(`${line}\n`), null);
-        if (step.partial !== undefined)
-            await writeAll(link!.connection.output_stream, new TextEncoder().encode(step.partial), null);
+        let outcome = 'sent';
+        try {
+            if (line !== undefined)
+                await writeAll(link!.connection.output_stream, new TextEncoder().encode(`${line}\n`), null);
+            if (step.partial !== undefined)
+                await writeAll(link!.connection.output_stream, new TextEncoder().encode(step.partial), null);
+        } catch (e) {
+            // the target may end the link while a step is written (as at a line over its limit, with
+            // the rest unread): what happened is the step's outcome, for the test to judge
+            outcome = `write failed: ${errorMessage(e)}`;
+            server?.close();
+            server = null;
+        }
         if (step.die && !server)
             await die();
-        let outcome = 'sent';
         if (step.fuzz) {
             try {
                 outcome = await sendFuzz(link!.connection.output_stream, step.fuzz.count, step.fuzz.seed, step.fuzz.unpair ?? false);
