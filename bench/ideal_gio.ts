@@ -2,7 +2,8 @@
 // one main loop, GIO's sockets and files and glib-networking's TLS, the way a GNOME Shell
 // extension must, so that `npm run bench` can tell the platform's per-file cost from Ferry's own.
 // No checks beyond the payload's size, no stall watch, no transfer bookkeeping, no D-Bus, no
-// notifications; the fewest GIO calls that do the job. kdeconnectd is the only peer it is run with.
+// notifications; the fewest GIO calls that do the job. Run with kdeconnectd both ways, and as a
+// receiver with Ferry's sender (--fetches).
 //   gjs -m build/bench/ideal_gio.js CONFIG_DIR DEVICE_ID PEER_IP RECEIVE_DIR COUNT [--fetches N]
 // receives as bench/ideal_peer.py does (same arguments, same JSON line): each file's bytes to a
 // partial name, renamed and dated. --fetches N: the sender is a Ferry, which is told with its own
