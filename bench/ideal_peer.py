@@ -112,8 +112,8 @@ class Receiver:
             self.opened(1)
         except OSError as e:
             return self.failed(name, e)
-        # the connection counts as open until this receiver closes it, not until its thread gets
-        # round to the count: the sender's next file may be fetched in between
+        # the connection counts as open until this receiver ends it (fetch_on), not until its thread
+        # gets round to the count: the sender's next file may be fetched in between
         released = []
 
         def release():
@@ -174,13 +174,15 @@ class Receiver:
         self.place(partial, name, body)
         t['rx.done'] = now_us()
         time.sleep(self.hold_ms / 1000)
+        # the connection ends here for the sender: the close_notify that unwrap() sends is what a
+        # Ferry sender takes as the confirmation, before the socket's close
+        release()
         try:
             # the sender's close_notify is read, not left behind to turn the close into a reset
             # (which a sender rightly takes for "not received"); kdeconnectd just hangs up
             tls.unwrap()
         except (OSError, ValueError):
             pass
-        release()
         tls.close()
         t['rx.closed'] = now_us()
 

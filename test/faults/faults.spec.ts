@@ -57,7 +57,7 @@ describe('faults and abuse', () => {
     const mainLoop = async (): Promise<Probe> => {
         const reports = () => victim.serveProc!.lines.filter(l => / main loop: /.test(l));
         const before = reports().length;
-        await check(['kill', '-USR1', String(victimPid())]);
+        victim.serveProc!.signal(10); // SIGUSR1
         const line = await waitFor('the main-loop report', 5000, () => reports()[before]);
         const m = / (\d+) ticks, gap p50 ([\d.]+) ms, p99 ([\d.]+) ms, max ([\d.]+) ms/.exec(line);
         if (!m)

@@ -72,7 +72,7 @@ describe('files of a batch under way at once', () => {
             const sent = await sender.cli(['send', receiverId, ...files]);
             // a receiver whose sender gave up on the rest of the batch is told to report now
             if (sent.status !== 0)
-                await run(['kill', '-TERM', String(receiver.pid)]);
+                receiver.signal(15);
             const line = await receiver.waitForLine(/^\{/, 30000);
             const transfers = await sender.json<Transfer[]>(['transfers']);
             return {sent, received: JSON.parse(line) as Received, transfer: transfers.filter(t => t.direction === 'out').pop()!};

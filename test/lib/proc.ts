@@ -131,16 +131,23 @@ export class Background {
         return Number(this.proc.get_identifier() ?? 0);
     }
 
+    /**
+     * Sends it `signum` while it runs, and nothing once it has exited: `kill` with its pid, which
+     * is 0 by then, would signal the whole process group, the test runner with it.
+     */
+    signal(signum: number): void {
+        if (this.running)
+            this.proc.send_signal(signum);
+    }
+
     /** Kills it outright (SIGKILL), as a crash or a pulled plug would. */
     async kill(): Promise<number> {
-        if (this.running)
-            this.proc.send_signal(9);
+        this.signal(9);
         return this.exited;
     }
 
     async stop(): Promise<number> {
-        if (this.running)
-            this.proc.send_signal(15);
+        this.signal(15);
         let timer = GLib.timeout_add(GLib.PRIORITY_DEFAULT, 3000, () => {
             timer = 0;
             this.proc.force_exit();
